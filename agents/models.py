@@ -1,0 +1,1 @@
+# Agents, teams, skills and presence arrive with the agent issue.

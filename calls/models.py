@@ -1,0 +1,1 @@
+# Call records arrive with the Voice API client and webhooks issue.

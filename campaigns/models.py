@@ -1,0 +1,1 @@
+# Outbound campaigns arrive with the campaigns issue.

@@ -1,0 +1,1 @@
+# Recording storage and retention arrive with the recordings issue.

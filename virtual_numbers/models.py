@@ -1,0 +1,1 @@
+# Virtual numbers and what each one does arrive with the numbers issue.
