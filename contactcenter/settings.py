@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "recordings",
     "virtual_numbers",
     "campaigns",
+    "voice_sandbox",
 ]
 
 MIDDLEWARE = [
