@@ -856,15 +856,31 @@ def _for_official_model(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     return shaped
 
 
-def _pydantic_message(exc: Exception) -> str:
+_WIRE_NAMES = {"from_": "from", "contentType": "content-type"}
+
+
+def _official_endpoint_models() -> dict[str, Any]:
+    from vonage_voice.models import connect_endpoints as official
+
+    return {
+        "phone": official.PhoneEndpoint,
+        "app": official.AppEndpoint,
+        "websocket": official.WebsocketEndpoint,
+        "sip": official.SipEndpoint,
+        "vbc": official.VbcEndpoint,
+    }
+
+
+def _pydantic_message(exc: Exception, prefix: str = "") -> str:
+    """The model's complaints as ``field: message`` pairs, in wire names."""
     errors = getattr(exc, "errors", None)
-    if callable(errors):
-        parts = []
-        for error in errors():
-            where = ".".join(str(part) for part in error.get("loc", ()))
-            parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
-        return "; ".join(parts)
-    return str(exc)
+    if not callable(errors):
+        return str(exc)
+    parts = []
+    for error in errors():
+        where = prefix + ".".join(_WIRE_NAMES.get(str(part), str(part)) for part in error.get("loc", ()))
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    return "; ".join(parts)
 
 
 def _check_structure(index: int, kind: str, data: dict[str, Any]) -> None:
@@ -922,8 +938,17 @@ def validate(ncco: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if result and result[-1]["action"] in _TERMINAL:
             raise NccoError(f"action {index} ({kind}) is never reached: {result[-1]['action']} ends the NCCO")
         _check_structure(index, kind, data)
+        shaped = _for_official_model(kind, data)
+        if kind == "connect":
+            # The SDK's endpoint union is not discriminated ({"type": "sip", "uri": "tel:1"} passes as a
+            # websocket), so each endpoint is parsed by the model of its own type first.
+            endpoint = shaped["endpoint"][0]
+            try:
+                _official_endpoint_models()[endpoint["type"]].model_validate(endpoint)
+            except Exception as exc:
+                raise NccoError(f"action {index} (connect): {_pydantic_message(exc, 'endpoint.0.')}") from None
         try:
-            models[kind].model_validate(_for_official_model(kind, data))
+            models[kind].model_validate(shaped)
         except Exception as exc:  # pydantic.ValidationError or vonage's NccoActionError
             raise NccoError(f"action {index} ({kind}): {_pydantic_message(exc)}") from None
         if kind in ("talk", "stream"):
