@@ -98,8 +98,7 @@ class ScriptedServer:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._httpd.server_port}"
 
     def script(self, method: str, path: str, *replies: Reply) -> None:
         with self._lock:
