@@ -238,6 +238,9 @@ class VoiceClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.retry_after_max = backoff_max * RETRY_AFTER_CAP_FACTOR if retry_after_max is None else retry_after_max
+        self._transport = transport
+        self._regions: dict[str, VoiceClient] = {}
+        self._regions_lock = threading.Lock()
         self._http = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout),
@@ -247,8 +250,45 @@ class VoiceClient:
 
     # --- plumbing -------------------------------------------------------------------------------------
 
+    def for_region(self, region_url: str | None) -> VoiceClient:
+        """The client to control a live call through the host its answer webhook named in ``region_url``.
+
+        A call lives in one region and another region's host answers 404 (pitfall 4). Returns ``self``
+        for ``None`` or the configured origin; otherwise a client (cached, same credentials and
+        settings) for that origin, which must be https on *.nexmo.com or *.vonage.com because the
+        value comes from a webhook and will receive our JWT.
+        """
+        if not region_url or _origin(region_url) == _origin(self.base_url):
+            return self
+        if not self.recording_url_allowed(region_url) or urlsplit(region_url).path.strip("/"):
+            raise VoiceApiPermanentError(f"refusing region_url {region_url!r}: not an https Vonage host")
+        origin = region_url.rstrip("/")
+        with self._regions_lock:
+            client = self._regions.get(origin)
+            if client is None:
+                client = VoiceClient(
+                    origin,
+                    self.application_id,
+                    None,
+                    api_key=self.api_key,
+                    api_secret=self._api_secret,
+                    rest_base_url=self.rest_base_url,
+                    connect_timeout=self.connect_timeout,
+                    read_timeout=self.read_timeout,
+                    max_retries=self.max_retries,
+                    backoff_base=self.backoff_base,
+                    backoff_max=self.backoff_max,
+                    retry_after_max=self.retry_after_max,
+                    transport=self._transport,
+                )
+                client._private_key = self._private_key
+                self._regions[origin] = client
+        return client
+
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (of the regional clients too)."""
+        for client in self._regions.values():
+            client.close()
         self._http.close()
 
     def __enter__(self) -> VoiceClient:

@@ -36,8 +36,18 @@ class VoiceApiError(Exception):
         self.body = body
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keeps status/detail/body/retry_after across pickling (multiprocessing, some result backends).
+        return (_rebuild, (type(self), str(self), self.status, self.detail, self.body, self.retry_after))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r}, status={self.status!r}, permanent={self.permanent!r})"
+
+
+def _rebuild(
+    cls: type[VoiceApiError], message: str, status: int | None, detail: str | None, body: Any, retry_after: float | None
+) -> VoiceApiError:
+    return cls(message, status=status, detail=detail, body=body, retry_after=retry_after)
 
 
 class VoiceApiTransientError(VoiceApiError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import pickle
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -802,3 +804,64 @@ def test_importing_the_package_loads_neither_django_nor_the_official_models() ->
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
 
     assert output.strip() == "[]"
+
+
+# --- regions and errors -----------------------------------------------------------------------------------------
+
+
+def test_for_region_routes_to_the_calls_region_with_the_same_credentials(
+    private_key_pem: bytes, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    client = VoiceClient(
+        "https://api.nexmo.com", APPLICATION_ID, private_key_pem, transport=httpx.MockTransport(handler)
+    )
+    regional = client.for_region("https://api-us-3.vonage.com")
+
+    regional.hangup(CALL["uuid"])
+
+    assert client.for_region(None) is client
+    assert client.for_region("https://api.nexmo.com/") is client
+    assert client.for_region("https://api-us-3.vonage.com/") is regional
+    assert regional.base_url == "https://api-us-3.vonage.com"
+    assert regional.rest_base_url == "https://rest.nexmo.com"
+    assert [str(r.url) for r in seen] == [f"https://api-us-3.vonage.com{CALL_PATH}"]
+    token = seen[0].headers["Authorization"].removeprefix("Bearer ")
+    assert jwt.decode(token, rsa_key.public_key(), algorithms=["RS256"])["application_id"] == APPLICATION_ID
+    client.close()
+
+
+@pytest.mark.parametrize(
+    "region_url",
+    ["http://api-us-3.vonage.com", "https://evil.example.com", "https://api-us-3.vonage.com/v1/calls"],
+)
+def test_for_region_refuses_hosts_that_are_not_vonage(private_key_pem: bytes, region_url: str) -> None:
+    client = VoiceClient("https://api.nexmo.com", APPLICATION_ID, private_key_pem)
+
+    with pytest.raises(VoiceApiPermanentError) as caught:
+        client.for_region(region_url)
+
+    assert str(caught.value) == f"refusing region_url {region_url!r}: not an https Vonage host"
+    assert client._regions == {}
+    client.close()
+
+
+def test_errors_survive_pickling() -> None:
+    error = VoiceApiTransientError("GET /v1/calls failed", status=429, detail="wait", body={"a": 1}, retry_after=3.0)
+
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+
+    assert type(copy) is VoiceApiTransientError
+    assert (str(copy), copy.status, copy.detail, copy.body, copy.retry_after, copy.permanent) == (
+        "GET /v1/calls failed",
+        429,
+        "wait",
+        {"a": 1},
+        3.0,
+        False,
+    )
