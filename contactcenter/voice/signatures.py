@@ -110,7 +110,7 @@ def sign_request(
     application_id: str | None = None,
     now: float | None = None,
 ) -> str:
-    """The ``Authorization`` header value (``"Bearer <JWT>"``) Vonage would send with ``body``.
+    """The JWT Vonage would send with ``body`` (the header is ``f"Bearer {token}"``).
 
     Claims: ``iat``, a uuid4 ``jti``, ``iss: "Vonage"``, ``payload_hash``, ``api_key`` and, when given,
     ``application_id``. Used by tests and by anything of ours that signs webhooks the same way.
@@ -126,4 +126,4 @@ def sign_request(
     }
     if application_id:
         claims["application_id"] = application_id
-    return "Bearer " + pyjwt.encode(claims, secret, algorithm=ALGORITHM, headers={"typ": "JWT"})
+    return pyjwt.encode(claims, secret, algorithm=ALGORITHM, headers={"typ": "JWT"})

@@ -40,7 +40,8 @@ def _claims(**overrides: object) -> dict[str, object]:
 
 
 def test_a_signed_request_verifies_and_returns_its_claims() -> None:
-    header = sign_request(BODY, SECRET, api_key="abcd1234", application_id="app-1", now=NOW)
+    token = sign_request(BODY, SECRET, api_key="abcd1234", application_id="app-1", now=NOW)
+    header = f"Bearer {token}"
 
     claims = verify_signed_request(header, BODY, SECRET, now=NOW + 10)
 
@@ -51,11 +52,11 @@ def test_a_signed_request_verifies_and_returns_its_claims() -> None:
     assert claims["application_id"] == "app-1"
     assert claims["payload_hash"] == hashlib.sha256(BODY).hexdigest()
     assert uuid.UUID(str(claims["jti"])).version == 4
-    assert jwt.get_unverified_header(header.split(" ", 1)[1]) == {"alg": "HS256", "typ": "JWT"}
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
 
 
 def test_clock_skew_within_the_bound_is_accepted() -> None:
-    header = sign_request(BODY, SECRET, now=NOW)
+    header = f"Bearer {sign_request(BODY, SECRET, now=NOW)}"
 
     assert verify_signed_request(header, BODY, SECRET, now=NOW - 300)["iat"] == NOW
     assert verify_signed_request(header, BODY, SECRET, now=NOW + 300)["iat"] == NOW
@@ -147,7 +148,7 @@ def test_hs256_signed_with_the_public_key_text_is_rejected() -> None:
 
 
 def test_a_custom_skew_bound_is_applied() -> None:
-    header = sign_request(BODY, SECRET, now=NOW)
+    header = f"Bearer {sign_request(BODY, SECRET, now=NOW)}"
 
     assert verify_signed_request(header, BODY, SECRET, max_skew_seconds=60, now=NOW + 60)["iat"] == NOW
     with pytest.raises(InvalidSignature):
@@ -155,7 +156,7 @@ def test_a_custom_skew_bound_is_applied() -> None:
 
 
 def test_an_empty_secret_is_a_configuration_error() -> None:
-    header = sign_request(BODY, SECRET, now=NOW)
+    header = f"Bearer {sign_request(BODY, SECRET, now=NOW)}"
 
     with pytest.raises(VoiceApiConfigError):
         verify_signed_request(header, BODY, "", now=NOW)
