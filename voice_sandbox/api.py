@@ -8,10 +8,11 @@ from __future__ import annotations
 import math
 import re
 import uuid as uuidlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from voice_sandbox.clock import iso
 from voice_sandbox.engine import TERMINAL, Application, Leg, Network, endpoint_address
 from voice_sandbox.http import (
     ERRORS_BASE,
@@ -638,8 +639,9 @@ class Api:
         numbers = list(self.network.numbers.values())
         if form.get("application_id"):
             numbers = [n for n in numbers if n.get("app_id") == form["application_id"]]
-        if form.get("has_application") in ("true", "false"):
-            wanted = form["has_application"] == "true"
+        has_application = (form.get("has_application") or "").lower()
+        if has_application in ("true", "false"):
+            wanted = has_application == "true"
             numbers = [n for n in numbers if bool(n.get("app_id")) == wanted]
         if form.get("country"):
             numbers = [n for n in numbers if n.get("country") == form["country"].upper()]
@@ -968,9 +970,7 @@ def _date_arg(request: Request, name: str, errors: Invalid) -> str | None:
     except ValueError:
         errors.append((name, "Must be an ISO 8601 date-time"))
         return None
-    from voice_sandbox.clock import iso
-
-    return iso(moment) if moment.tzinfo else iso(moment.replace(tzinfo=datetime.now().astimezone().tzinfo))
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _pattern_filter(numbers: list[dict[str, Any]], form: dict[str, str]) -> list[dict[str, Any]]:

@@ -61,7 +61,7 @@ class WebhookReceiver:
 
     def __post_init__(self) -> None:
         receiver = self
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
 
         class Handler(BaseHTTPRequestHandler):
@@ -98,7 +98,7 @@ class WebhookReceiver:
                 except OSError:
                     pass  # the sandbox gave up waiting (a time-out test)
 
-            do_GET = do_POST = do_PUT = _handle  # noqa: N815
+            do_GET = do_POST = do_PUT = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
