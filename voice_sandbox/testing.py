@@ -311,6 +311,17 @@ class SandboxServer:
         """A minimal Voice API client (RS256 JWT per request) for raw requests in tests, over HTTP or HTTPS."""
         return VoiceApi(self, application_id, private_key)
 
+    def wait_until(self, uuid: str, predicate: Any, timeout: float = 20.0) -> dict[str, Any]:
+        """Poll the leg until ``predicate(leg)`` is true (e.g. all its webhooks logged); returns the leg."""
+        deadline = time.monotonic() + timeout
+        leg: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            leg = self.call(uuid)
+            if predicate(leg):
+                return leg
+            time.sleep(0.02)
+        raise TimeoutError(f"leg {uuid} never matched: {leg}")
+
     def vonage_client(self, application_id: str, private_key: str) -> Any:
         """The official ``vonage`` SDK pointed at this sandbox (needs ``tls=True``: the SDK speaks HTTPS only)."""
         from vonage import Auth, HttpClientOptions, Vonage

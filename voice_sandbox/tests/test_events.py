@@ -101,7 +101,7 @@ def test_outbound_answered_sends_started_ringing_answered_completed(setup: Setup
         "platform",
         200,
     )
-    leg = setup.sandbox.call(call["uuid"])
+    leg = setup.sandbox.wait_until(call["uuid"], lambda leg: len(leg["webhooks"]) == 4)
     assert leg["heard"] == [{"type": "talk", "text": "Your parcel arrives today", "language": "en-US"}]
     assert (leg["status"], leg["direction"], leg["from"], leg["to"]) == ("completed", "outbound", setup.number, callee)
     assert [w["payload"].get("status") for w in leg["webhooks"]] == ["started", "ringing", "answered", "completed"]
@@ -405,7 +405,11 @@ def test_signed_callbacks_carry_an_hs256_jwt_with_the_payload_hash(
         assert (claims["iss"], claims["api_key"], claims["application_id"]) == ("Vonage", sandbox.api_key, setup.app_id)
         assert jwt.get_unverified_header(token)["alg"] == "HS256"
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(requests[0].headers["authorization"][7:], "wrong-secret", algorithms=["HS256"])
+        jwt.decode(
+            requests[0].headers["authorization"][7:],
+            "a-wrong-secret-that-is-long-enough-for-hs256",
+            algorithms=["HS256"],
+        )
 
 
 def test_machine_detection_reports_machine_and_hangs_up(setup: Setup) -> None:
