@@ -1031,6 +1031,7 @@ class Network:
             if ncco is None and answer_hook is not None:
                 fetched = await leg.fetch_ncco(answer_hook, leg.answer_payload(), kind="answer", request_type="answer")
                 if fetched.failed or not fetched.ncco:
+                    # No NCCO from the answer or fallback URL: Vonage drops the call.
                     await leg.end(by="platform")
                     return
                 ncco = fetched.ncco
@@ -1054,7 +1055,8 @@ class Network:
                 return
             fetched = await leg.fetch_ncco(answer, leg.answer_payload(), kind="answer", request_type="answer")
             if fetched.failed or not fetched.ncco:
-                await leg.end(by="platform")
+                # Neither the answer nor the fallback URL gave an NCCO: the call cannot be connected.
+                await self.finish_failed(leg, "failed", {})
                 return
             await leg.mark_answered()
             if leg.is_live:

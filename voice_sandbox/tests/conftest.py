@@ -83,11 +83,11 @@ class WebhookReceiver:
                     time.monotonic(),
                 )
                 reply = receiver.reply_for(received)
-                if reply.delay:
-                    time.sleep(reply.delay)
                 with receiver.changed:
                     receiver.requests.append(received)
                     receiver.changed.notify_all()
+                if reply.delay:
+                    time.sleep(reply.delay)
                 payload = b"" if reply.body is None else json.dumps(reply.body).encode()
                 try:
                     self.send_response(reply.status)
@@ -141,9 +141,8 @@ class WebhookReceiver:
         out = []
         for r in self.at(path):
             data = r.data
-            if data.get("uuid") == uuid or data.get("call_uuid") == uuid:
-                if "status" in data:
-                    out.append(data["status"])
+            if uuid in (data.get("uuid"), data.get("call_uuid")) and "status" in data:
+                out.append(data["status"])
         return out
 
     def wait_status(self, uuid: str, status: str, path: str = "/event", timeout: float = 15.0) -> list[str]:
