@@ -6,8 +6,9 @@ shape the language model the decoder uses for that input: a trigram model is bui
 the unigram level with the most frequent words of the general en-US model so that speech outside the hints is
 still recognised. Models are cached per hint set. Without hints the general en-US model is used.
 
-Measured on espeak-ng speech (20 IVR phrases, see tests): 42 % word accuracy with the general model, 94 % with
-the hint model (en-US style 2 voice).
+Measured on espeak-ng speech (20 IVR phrases, see tests, en-US style 2 voice): 65.6 % word accuracy with the
+general model, 95.3 % with the hint model. Results are repeatable: decoding starts from the same state for every
+utterance (batch CMN, dither seeded per utterance).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .frames import SAMPLE_RATE, Int16Array
+from .frames import SAMPLE_RATE, Int16Array, saturate
 
 #: Languages served by the bundled US-English acoustic model.
 SUPPORTED_LANGUAGES = frozenset({"en-US"})
@@ -33,7 +34,8 @@ SUPPORTED_LANGUAGES = frozenset({"en-US"})
 BACKGROUND_WEIGHT = 0.05
 #: How many of the general model's most frequent words a context model keeps.
 BACKGROUND_WORDS = 5000
-NUMBER_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# No "oh" for zero: boosted, it steals every short "no" (it stays reachable through the general vocabulary).
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # Phrases callers wrap around an answer; they keep "i want to pay my bill" from being forced into the hints.
 CARRIER_PHRASES = (
     "i want to",
@@ -55,6 +57,7 @@ CARRIER_PHRASES = (
     "that's right",
     "that's correct",
 )
+LEAD_INS = ("i", "i want to", "i would like to", "i need to", "i'd like to", "can i", "please")
 _DIGIT_WORDS = dict(
     zip("0123456789", ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"), strict=True)
 )
@@ -149,8 +152,10 @@ def build_context_lm(hints: Iterable[str], *, background_weight: float = BACKGRO
         words = [word for word in normalize_words(hint) if word in vocabulary.words]
         if words:
             sentences.extend([words] * 3)  # the caller's own hints outweigh the built-in carriers
-    for digit in NUMBER_WORDS:
-        sentences.append([digit, *NUMBER_WORDS, digit])  # every digit follows every digit
+            # Callers wrap an option in a lead-in ("i want to ...", "i ..."); give each hint those contexts.
+            sentences.extend([*lead_in.split(), *words] for lead_in in LEAD_INS)
+    # Every digit may follow every digit: account numbers, PINs, amounts.
+    sentences.extend([first, second] for first in NUMBER_WORDS for second in NUMBER_WORDS)
     sentences.extend(phrase.split() for phrase in CARRIER_PHRASES)
 
     unigrams: Counter[str] = Counter()
@@ -232,7 +237,7 @@ class Recognizer:
             if entry is not None:
                 self._decoders.move_to_end(hints)
                 return entry
-        options: dict[str, Any] = {"samprate": SAMPLE_RATE, "loglevel": "FATAL", "dither": True, "seed": 1}
+        options: dict[str, Any] = {"samprate": SAMPLE_RATE, "loglevel": "FATAL", "cmn": "batch"}
         if hints:
             with tempfile.NamedTemporaryFile("w", suffix=".lm", delete=False, encoding="utf-8") as handle:
                 handle.write(build_context_lm(hints))
@@ -267,7 +272,11 @@ class Recognizer:
             decoder.start_utt()
             # Silence around the utterance gives the decoder's noise estimate something to settle on.
             padding = np.zeros(SAMPLE_RATE // 4, dtype=np.int16)
-            decoder.process_raw(np.concatenate([padding, samples, padding]).tobytes(), full_utt=True)
+            padded = np.concatenate([padding, samples, padding]).astype(np.int32)
+            # Dither (as PocketSphinx's own -dither) keeps digital silence out of the log-energy features;
+            # seeded per utterance so a result never depends on what was recognised before.
+            padded += np.random.default_rng(len(samples)).integers(-1, 2, padded.shape[0], dtype=np.int32)
+            decoder.process_raw(saturate(padded).tobytes(), full_utt=True)
             decoder.end_utt()
             hypothesis = decoder.hyp()
             if hypothesis is None or not hypothesis.hypstr.strip():

@@ -5,6 +5,11 @@ variants), so synthesis needs nothing but Python packages and never touches the 
 driven in-process through ctypes in synchronous mode; it keeps global state, so every call holds one
 process-wide lock (a synthesis of a typical prompt takes a few milliseconds).
 
+Repeatability: in a fresh process the same sequence of calls gives identical audio (the noise sources are
+seeded per call), but espeak-ng carries a little state from one utterance to the next (pitch flutter), so
+the same text synthesized later in a process may differ by a few samples (< 1 ms in length). The cache makes
+repeated prompts identical within a process.
+
 Vonage ``talk`` semantics implemented here: the 46 language codes of the current list (plus the 21 extra
 codes of the newest SDK) mapped to real espeak-ng voices; ``style`` selects a female or male variant;
 ``level`` (-1..1); an SSML subset; output is 16 kHz int16 whose length *is* the talk's duration.
@@ -29,6 +34,8 @@ MAX_TEXT_CHARS = 1500
 #: espeak-ng's default speaking rate in words per minute; SSML ``rate`` scales it.
 DEFAULT_WPM = 175
 MIN_WPM, MAX_WPM = 80, 450
+#: Seed of espeak-ng's noise sources, reset before each synthesis.
+RANDOM_SEED = 1
 #: Longest SSML ``<break>`` accepted, as in the TTS engines Vonage fronts.
 MAX_BREAK_MS = 10_000
 
@@ -396,6 +403,8 @@ class _Espeak:
         self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
         self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        self.lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        self._libc = ctypes.CDLL(None)
         self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         self.lib.espeak_Synth.argtypes = [
             ctypes.c_char_p,
@@ -441,6 +450,9 @@ class _Espeak:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise TtsError("language", f"espeak-ng has no voice {voice!r}")
             self.lib.espeak_SetParameter(self.PARAM_RATE, wpm, 0)
+            # The breath/noise sources draw random numbers; a fixed seed makes them repeatable.
+            self.lib.espeak_ng_SetRandSeed(ctypes.c_long(RANDOM_SEED))
+            self._libc.srand(RANDOM_SEED)
             self._chunks = []
             status = self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, self.CHARS_UTF8, None, None)
             chunks, self._chunks = self._chunks, []

@@ -41,6 +41,7 @@ class EnergyVad:
     def __init__(self, config: VadConfig = VadConfig()) -> None:
         self.config = config
         self.noise_floor_dbfs = -90.0
+        self._frames = 0
         self._run = 0  # consecutive loud frames
         self._quiet = 0  # consecutive quiet frames while in speech
         self.in_speech = False
@@ -55,11 +56,16 @@ class EnergyVad:
 
     def feed_level(self, level_dbfs: float) -> bool:
         """Advance with a frame level already computed (e.g. by a batched :func:`frame_dbfs` over all legs)."""
+        if self._frames == 0:
+            # The first frame is taken as line noise: a call starts with ringing or silence, rarely with speech
+            # (and if it does, the floor drops back at the first pause between words).
+            self.noise_floor_dbfs = level_dbfs
+        self._frames += 1
         loud = self.is_loud(level_dbfs)
-        if not loud:
-            # The floor follows quiet frames quickly down and slowly up, ignoring speech.
-            rate = 0.3 if level_dbfs < self.noise_floor_dbfs else 0.05
-            self.noise_floor_dbfs += rate * (level_dbfs - self.noise_floor_dbfs)
+        # The floor follows quieter frames quickly and louder ones very slowly, so words barely move it
+        # while a steady hum is absorbed within a few seconds.
+        rate = 0.3 if level_dbfs < self.noise_floor_dbfs else (0.01 if loud else 0.05)
+        self.noise_floor_dbfs += rate * (level_dbfs - self.noise_floor_dbfs)
         if self.in_speech:
             self._quiet = 0 if loud else self._quiet + 1
             if self._quiet * FRAME_MS > self.config.hangover_ms:
