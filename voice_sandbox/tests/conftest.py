@@ -6,6 +6,7 @@ to the receiver over loopback HTTP, as Vonage talks to the product.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from voice_sandbox.testing import SandboxServer
+from voice_sandbox.testing import SandboxServer, VoiceApi
 
 SPEED = 20.0
 
@@ -164,3 +165,45 @@ def sandbox() -> Iterator[SandboxServer]:
     """A plain-HTTP sandbox at high speed and with generous limits, shared by a module's tests."""
     with SandboxServer(speed=SPEED, cps=1000, rps=1000) as server:
         yield server
+
+
+_numbers = itertools.count(100)
+
+
+def fresh_number() -> str:
+    return f"4477009{next(_numbers):05d}"
+
+
+class Setup:
+    """One application (answer/event on the receiver), one linked number, a Voice API client."""
+
+    def __init__(self, sandbox: SandboxServer, receiver: WebhookReceiver, **app_options: Any) -> None:
+        self.sandbox = sandbox
+        self.receiver = receiver
+        self.app_id, private_key = sandbox.create_application(
+            "events",
+            answer_url=f"{receiver.url}/answer",
+            event_url=f"{receiver.url}/event",
+            **app_options,
+        )
+        assert private_key is not None
+        self.voice: VoiceApi = sandbox.voice(self.app_id, private_key)
+        self.number = fresh_number()
+        sandbox.buy_number(self.number, app_id=self.app_id)
+
+    def outbound(self, to: str, ncco: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+        body = {
+            "to": [{"type": "phone", "number": to}],
+            "from": {"type": "phone", "number": self.number},
+            "ncco": ncco or [{"action": "talk", "text": "Hello"}],
+            **extra,
+        }
+        return self.voice.create_call(body)
+
+    def events(self, uuid: str, path: str = "/event") -> list[dict[str, Any]]:
+        return [r.data for r in self.receiver.at(path) if r.data.get("uuid") == uuid and "status" in r.data]
+
+
+@pytest.fixture
+def setup(sandbox: SandboxServer, receiver: WebhookReceiver) -> Setup:
+    return Setup(sandbox, receiver)

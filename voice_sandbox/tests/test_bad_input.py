@@ -9,15 +9,9 @@ import pytest
 
 from voice_sandbox.security import generate_key_pair
 from voice_sandbox.testing import SandboxServer, application_jwt
-from voice_sandbox.tests.conftest import Reply, WebhookReceiver
-from voice_sandbox.tests.test_events import Setup, fresh_number
+from voice_sandbox.tests.conftest import Reply, Setup, WebhookReceiver, fresh_number
 
 TYPE_REASON = "Invalid type parameter provided"
-
-
-@pytest.fixture
-def setup(sandbox: SandboxServer, receiver: WebhookReceiver) -> Setup:
-    return Setup(sandbox, receiver)
 
 
 def _call_body(setup: Setup, **changes: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 import time
 from typing import Any
@@ -11,52 +10,12 @@ from typing import Any
 import jwt
 import pytest
 
-from voice_sandbox.testing import SandboxServer, VoiceApi
-from voice_sandbox.tests.conftest import Received, Reply, WebhookReceiver
+from voice_sandbox.testing import SandboxServer
+from voice_sandbox.tests.conftest import Received, Reply, Setup, WebhookReceiver, fresh_number
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 COMMON = ["from", "to", "uuid", "conversation_uuid", "status", "direction", "timestamp"]
 COMPLETED_EXTRA = ["start_time", "end_time", "duration", "rate", "price", "network", "disconnected_by", "sip_code"]
-_numbers = itertools.count(100)
-
-
-def fresh_number() -> str:
-    return f"4477009{next(_numbers):05d}"
-
-
-class Setup:
-    """One application (answer/event on the receiver), one linked number, a Voice API client."""
-
-    def __init__(self, sandbox: SandboxServer, receiver: WebhookReceiver, **app_options: Any) -> None:
-        self.sandbox = sandbox
-        self.receiver = receiver
-        self.app_id, private_key = sandbox.create_application(
-            "events",
-            answer_url=f"{receiver.url}/answer",
-            event_url=f"{receiver.url}/event",
-            **app_options,
-        )
-        assert private_key is not None
-        self.voice: VoiceApi = sandbox.voice(self.app_id, private_key)
-        self.number = fresh_number()
-        sandbox.buy_number(self.number, app_id=self.app_id)
-
-    def outbound(self, to: str, ncco: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
-        body = {
-            "to": [{"type": "phone", "number": to}],
-            "from": {"type": "phone", "number": self.number},
-            "ncco": ncco or [{"action": "talk", "text": "Hello"}],
-            **extra,
-        }
-        return self.voice.create_call(body)
-
-    def events(self, uuid: str, path: str = "/event") -> list[dict[str, Any]]:
-        return [r.data for r in self.receiver.at(path) if r.data.get("uuid") == uuid and "status" in r.data]
-
-
-@pytest.fixture
-def setup(sandbox: SandboxServer, receiver: WebhookReceiver) -> Setup:
-    return Setup(sandbox, receiver)
 
 
 def assert_common(event: dict[str, Any], *, uuid: str, status: str, direction: str, extra: list[str]) -> None:

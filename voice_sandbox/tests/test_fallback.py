@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from voice_sandbox.testing import SandboxServer
-from voice_sandbox.tests.conftest import Reply, WebhookReceiver
-from voice_sandbox.tests.test_events import fresh_number
+from voice_sandbox.tests.conftest import Reply, WebhookReceiver, fresh_number
 
 
 def _app(sandbox: SandboxServer, receiver: WebhookReceiver) -> str:
@@ -33,7 +32,7 @@ def test_answer_url_timing_out_twice_falls_back_to_the_fallback_url(
 
     answers, fallbacks = receiver.at("/answer"), receiver.at("/fallback")
     assert len(answers) == 2
-    assert [a.query for a in answers][0] == answers[1].query
+    assert answers[0].query == answers[1].query
     (fallback,) = fallbacks
     assert fallback.method == "GET"
     assert fallback.query["uuid"] == call["uuid"]
