@@ -148,7 +148,7 @@ class SandboxServer:
                 log_level="warning",
                 access_log=False,
                 ssl_certfile=certfile,
-                timeout_graceful_shutdown=2,
+                timeout_graceful_shutdown=0.5,
             )
         )
         self.thread = threading.Thread(target=self.server.run, name=f"sandbox-{self.port}", daemon=True)
