@@ -61,6 +61,7 @@ LEAD_INS = ("i", "i want to", "i would like to", "i need to", "i'd like to", "ca
 _DIGIT_WORDS = dict(
     zip("0123456789", ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"), strict=True)
 )
+_LN_LOGBASE = math.log(1.0001)  # PocketSphinx scores are logarithms in base 1.0001
 _TOKEN_RE = re.compile(r"[a-z0-9']+")
 
 
@@ -125,8 +126,7 @@ class _Vocabulary:
         with open(os.path.join(directory, "cmudict-en-us.dict"), encoding="utf-8") as handle:
             self.words = {line.split(" ", 1)[0] for line in handle if "(" not in line.split(" ", 1)[0]}
         general = NGramModel.readfile(os.path.join(directory, "en-us.lm.bin"))
-        ln_base = math.log(1.0001)  # PocketSphinx's log base
-        scored = [(math.exp(general.prob([word]) * ln_base), word) for word in self.words]
+        scored = [(math.exp(general.prob([word]) * _LN_LOGBASE), word) for word in self.words]
         # Words absent from the general model come back with a floor of about e^-53687; drop them.
         scored = sorted((item for item in scored if item[0] > 1e-30), reverse=True)
         self.top = scored[:BACKGROUND_WORDS]
@@ -218,41 +218,55 @@ def build_context_lm(hints: Iterable[str], *, background_weight: float = BACKGRO
 
 
 class Recognizer:
-    """PocketSphinx decoders, one per distinct hint set (LRU, ``max_models``), each used under its own lock.
+    """One PocketSphinx decoder (one acoustic model in memory) with a language-model search per hint set.
 
-    Creating a decoder takes about a second (model load); decoding takes roughly 0.1-0.3x real time on
-    this machine, so async callers should run :meth:`recognize` in a worker thread.
+    Context models are built on first use (about 0.2 s) and kept in an LRU of ``max_models`` searches.
+    Decoding is serialised by a lock and takes roughly 0.1-0.3x real time on this machine, so async callers
+    should run :meth:`recognize` in a worker thread. Loading the model takes about a second, on first use.
     """
 
-    def __init__(self, max_models: int = 8) -> None:
+    DEFAULT_SEARCH = "_default"
+
+    def __init__(self, max_models: int = 16) -> None:
         self.max_models = max_models
-        self._decoders: OrderedDict[tuple[str, ...], tuple[Any, threading.Lock]] = OrderedDict()
+        self._decoder: Any = None
+        self._searches: OrderedDict[tuple[str, ...], str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _decoder(self, hints: tuple[str, ...]) -> tuple[Any, threading.Lock]:
+    @property
+    def loaded_models(self) -> int:
+        """Context models currently held (the general model not counted)."""
+        return len(self._searches)
+
+    def _activate(self, hints: tuple[str, ...]) -> Any:
+        """Select (building if needed) the search for ``hints``; called with the lock held."""
         from pocketsphinx import Decoder
 
-        with self._lock:
-            entry = self._decoders.get(hints)
-            if entry is not None:
-                self._decoders.move_to_end(hints)
-                return entry
-        options: dict[str, Any] = {"samprate": SAMPLE_RATE, "loglevel": "FATAL", "cmn": "batch"}
-        if hints:
+        if self._decoder is None:
+            self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", cmn="batch")
+        if not hints:
+            self._decoder.activate_search(self.DEFAULT_SEARCH)
+            return self._decoder
+        name = self._searches.get(hints)
+        if name is None:
+            name = f"context-{abs(hash(hints)):x}"
             with tempfile.NamedTemporaryFile("w", suffix=".lm", delete=False, encoding="utf-8") as handle:
                 handle.write(build_context_lm(hints))
             try:
-                decoder = Decoder(lm=handle.name, **options)
+                # Read by the decoder itself, with its own log base and weights (add_lm with a separately
+                # read NGramModel decodes garbage).
+                self._decoder.add_lm_file(name, handle.name)
             finally:
                 os.unlink(handle.name)
+            self._searches[hints] = name
+            while len(self._searches) > self.max_models:
+                _, evicted = self._searches.popitem(last=False)
+                self._decoder.activate_search(self.DEFAULT_SEARCH)
+                self._decoder.remove_search(evicted)
         else:
-            decoder = Decoder(**options)
-        entry = (decoder, threading.Lock())
-        with self._lock:
-            self._decoders[hints] = entry
-            while len(self._decoders) > self.max_models:
-                self._decoders.popitem(last=False)
-        return entry
+            self._searches.move_to_end(hints)
+        self._decoder.activate_search(name)
+        return self._decoder
 
     def recognize(
         self, audio: Int16Array, *, language: str = "en-US", context: Sequence[str] = (), max_results: int = 3
@@ -260,50 +274,42 @@ class Recognizer:
         """Recognise one utterance of 16 kHz int16 mono audio.
 
         ``context`` are Vonage's ``speech.context`` hints. Raises :class:`AsrError` for an unsupported language.
-        Confidence is the decoder's posterior probability of the best path (0..1); n-best alternatives get
-        their posteriors relative to the best.
+        Confidence is the decoder's posterior probability of the best path (0..1); n-best alternatives get it
+        scaled by their likelihood relative to the best.
         """
         check_language(language)
         samples = np.ascontiguousarray(audio, dtype=np.int16)
         duration_ms = round(samples.shape[0] * 1000 / SAMPLE_RATE)
         hints = tuple(sorted({hint.strip().lower() for hint in context if hint and hint.strip()}))
-        decoder, lock = self._decoder(hints)
-        with lock:
+        # Silence around the utterance gives the decoder's noise estimate something to settle on.
+        padding = np.zeros(SAMPLE_RATE // 4, dtype=np.int16)
+        padded = np.concatenate([padding, samples, padding]).astype(np.int32)
+        # Dither (as PocketSphinx's own -dither) keeps digital silence out of the log-energy features;
+        # seeded per utterance so a result never depends on what was recognised before.
+        padded += np.random.default_rng(len(samples)).integers(-1, 2, padded.shape[0], dtype=np.int32)
+        with self._lock:
+            decoder = self._activate(hints)
             decoder.start_utt()
-            # Silence around the utterance gives the decoder's noise estimate something to settle on.
-            padding = np.zeros(SAMPLE_RATE // 4, dtype=np.int16)
-            padded = np.concatenate([padding, samples, padding]).astype(np.int32)
-            # Dither (as PocketSphinx's own -dither) keeps digital silence out of the log-energy features;
-            # seeded per utterance so a result never depends on what was recognised before.
-            padded += np.random.default_rng(len(samples)).integers(-1, 2, padded.shape[0], dtype=np.int32)
             decoder.process_raw(saturate(padded).tobytes(), full_utt=True)
             decoder.end_utt()
             hypothesis = decoder.hyp()
             if hypothesis is None or not hypothesis.hypstr.strip():
                 return Recognition((), duration_ms)
             best = Result(hypothesis.hypstr, round(min(1.0, max(0.0, float(hypothesis.prob))), 4))
-            results = [best]
-            seen = {best.text}
-            for alternative in self._nbest(decoder, max_results * 3):
-                if len(results) >= max_results:
-                    break
-                if alternative.hypstr and alternative.hypstr not in seen:
-                    seen.add(alternative.hypstr)
-                    ratio = math.exp(min(0, (alternative.score - hypothesis.best_score) / 60000))
-                    results.append(Result(alternative.hypstr, round(best.confidence * ratio, 4)))
-        return Recognition(tuple(results), duration_ms)
-
-    @staticmethod
-    def _nbest(decoder: Any, limit: int) -> list[Any]:
-        alternatives = []
-        try:
+            alternatives = []
             for index, alternative in enumerate(decoder.nbest()):
-                if index >= limit:
+                if index >= max_results * 4:
                     break
-                alternatives.append(alternative.hyp())
-        except (RuntimeError, AttributeError):
-            return []
-        return alternatives
+                alternatives.append((alternative.hypstr, int(alternative.score)))
+        results = [best]
+        top_score = max((score for _, score in alternatives), default=0)
+        for text, score in alternatives:
+            if len(results) >= max_results:
+                break
+            if text and text not in {r.text for r in results}:
+                ratio = math.exp((score - top_score) * _LN_LOGBASE)
+                results.append(Result(text, round(best.confidence * ratio, 4)))
+        return Recognition(tuple(results), duration_ms)
 
 
 _default: Recognizer | None = None

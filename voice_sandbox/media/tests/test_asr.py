@@ -99,6 +99,10 @@ def test_results_carry_text_and_confidence(recognizer: asr.Recognizer) -> None:
     recognition = recognizer.recognize(tts.synthesize("technical support", style=CALLER_STYLE), context=CONTEXT)
     assert recognition.text == "technical support"
     assert 0.0 < recognition.results[0].confidence <= 1.0
+    assert 1 < len(recognition.results) <= 3
+    confidences = [r.confidence for r in recognition.results]
+    assert confidences == sorted(confidences, reverse=True)
+    assert len({r.text for r in recognition.results}) == len(recognition.results)
     assert recognition.duration_ms == pytest.approx(1000, abs=400)
 
 
@@ -114,7 +118,8 @@ def test_unsupported_language_is_an_error_and_loads_no_model() -> None:
         recognizer.recognize(np.zeros(1600, dtype=np.int16), language="xx-YY")
     with pytest.raises(asr.AsrError, match=r"^ERR1: language de-DE not supported$"):
         asr.check_language("de-DE")
-    assert recognizer._decoders == {}
+    assert recognizer.loaded_models == 0
+    assert recognizer._decoder is None
 
 
 def test_context_model_is_valid_arpa_with_hint_words_and_digits() -> None:
@@ -131,3 +136,12 @@ def test_context_model_is_valid_arpa_with_hint_words_and_digits() -> None:
 def test_word_error_rate_normalises_case_and_digits() -> None:
     assert asr.word_error_rate("My PIN is 47", "my pin is four seven") == (0, 5)
     assert asr.word_error_rate("speak to an agent", "speak an agent now") == (2, 4)
+
+
+def test_context_models_are_kept_in_a_bounded_lru() -> None:
+    recognizer = asr.Recognizer(max_models=2)
+    speech = tts.synthesize("yes", style=CALLER_STYLE)
+    for context in (["yes", "no"], ["agent"], ["yes", "no"], ["billing"]):
+        assert recognizer.recognize(speech, context=context).text == "yes"
+    assert list(recognizer._searches) == [("no", "yes"), ("billing",)]
+    assert recognizer.loaded_models == 2
