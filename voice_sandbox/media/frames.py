@@ -169,3 +169,54 @@ class FrameBuffer:
 
     def __len__(self) -> int:
         return int(self._pending.shape[0])
+
+
+class StreamResampler:
+    """Resamples a stream chunk by chunk with filter state carried across chunks (no clicks at frame edges).
+
+    For WebSocket legs: 20 ms frames at 8 or 24 kHz to and from the internal 16 kHz. The anti-aliasing filter
+    is the one :func:`resample` uses (a Kaiser-windowed FIR, cutoff at the lower Nyquist), run causally, so the
+    output lags by half the filter: 1.25 ms between 8 and 16 kHz, 0.625 ms between 16 and 24 kHz.
+    Each chunk must give a whole number of output samples (``len * to_rate / from_rate`` integral), which
+    every 20 ms frame at 8/16/24 kHz does.
+    """
+
+    def __init__(self, from_rate: int, to_rate: int = SAMPLE_RATE) -> None:
+        from scipy.signal import firwin
+
+        if from_rate <= 0 or to_rate <= 0:
+            raise ValueError(f"sample rates must be positive, got {from_rate} -> {to_rate}")
+        ratio = Fraction(to_rate, from_rate)
+        self.from_rate, self.to_rate = from_rate, to_rate
+        self.up, self.down = ratio.numerator, ratio.denominator
+        self.passthrough = self.up == self.down == 1
+        widest = max(self.up, self.down)
+        taps = 2 * 10 * widest + 1
+        self._taps = firwin(taps, 1.0 / widest, window=("kaiser", 5.0)) * self.up
+        self._state = np.zeros(taps - 1)
+
+    def process(self, samples: npt.ArrayLike) -> Int16Array:
+        """Resample the next chunk of the stream."""
+        from scipy.signal import lfilter
+
+        chunk = np.asarray(samples)
+        if self.passthrough:
+            return saturate(chunk)
+        if (chunk.shape[0] * self.up) % self.down:
+            raise ValueError(
+                f"a chunk of {chunk.shape[0]} samples at {self.from_rate} Hz is not a whole number of "
+                f"samples at {self.to_rate} Hz"
+            )
+        upsampled = np.zeros(chunk.shape[0] * self.up)
+        upsampled[:: self.up] = chunk
+        filtered, self._state = lfilter(self._taps, 1.0, upsampled, zi=self._state)
+        return saturate(filtered[:: self.down])
+
+
+def check_websocket_frame(data: bytes, rate: int) -> None:
+    """Raise ``ValueError`` with Vonage's log text when a WebSocket audio message has the wrong size."""
+    if rate not in WEBSOCKET_FRAME_BYTES:
+        raise ValueError(f"unsupported content-type audio/l16;rate={rate}: use 8000, 16000 or 24000")
+    required = WEBSOCKET_FRAME_BYTES[rate]
+    if len(data) != required:
+        raise ValueError(f"unexpected frame size {len(data)}, when required {required}")

@@ -79,3 +79,52 @@ def test_rms_of_silence_and_full_scale_square() -> None:
     assert frames.rms_dbfs(np.array([-32768] * 10, dtype=np.int16)) == 0.0
     assert frames.duration_ms(np.zeros(320, dtype=np.int16)) == 20.0
     assert frames.silence(20).shape == (320,)
+
+
+def tone_at(rate: int, hz: float, seconds: float = 1.0, amplitude: float = 8000) -> np.ndarray:
+    t = np.arange(round(rate * seconds)) / rate
+    return (np.sin(2 * np.pi * hz * t) * amplitude).astype(np.int16)
+
+
+@pytest.mark.parametrize(("source", "target"), [(8000, 16000), (16000, 8000), (24000, 16000), (16000, 24000)])
+def test_stream_resampler_frame_by_frame_has_no_frame_edge_artifacts(source: int, target: int) -> None:
+    resampler = frames.StreamResampler(source, target)
+    tone = tone_at(source, 1000)
+    out = np.concatenate([resampler.process(f) for f in frames.split_frames(tone, frames.frame_samples(source))])
+    assert out.shape == (target,)  # one second in, one second out
+    spectrum = np.abs(np.fft.rfft(out[target // 10 :].astype(float) * np.hanning(target - target // 10)))
+    peak = int(np.argmax(spectrum))
+    assert abs(peak * target / (target - target // 10) - 1000) < 2
+    # Per-frame resampling without state would put sidebands at 50 Hz multiples; here everything else is
+    # more than 60 dB below the tone.
+    around = np.ones(spectrum.shape, dtype=bool)
+    around[max(0, peak - 10) : peak + 11] = False
+    assert 20 * np.log10(spectrum[around].max() / spectrum[peak]) < -60
+
+
+def test_stream_resampler_round_trip_keeps_speech_band_audio() -> None:
+    down, up = frames.StreamResampler(16000, 8000), frames.StreamResampler(8000, 16000)
+    # Noise band-limited to 3 kHz: aperiodic, so the delay is unambiguous.
+    signal = frames.resample(np.random.default_rng(7).normal(0, 4000, 6000), 6000, 16000)
+    out = np.concatenate([up.process(down.process(f)) for f in frames.split_frames(signal)])
+    lag = int(np.argmax(np.correlate(out[:4000].astype(float), signal[:2000].astype(float), "valid")))
+    assert lag == 40  # two filters of 20 samples group delay each: 2.5 ms
+    aligned = out[lag : lag + 12000].astype(float)
+    assert np.corrcoef(aligned, signal[:12000].astype(float))[0, 1] > 0.99
+
+
+def test_stream_resampler_rejects_chunks_that_do_not_divide() -> None:
+    with pytest.raises(
+        ValueError, match="a chunk of 161 samples at 24000 Hz is not a whole number of samples at 16000"
+    ):
+        frames.StreamResampler(24000, 16000).process(np.zeros(161, dtype=np.int16))
+
+
+def test_websocket_frame_sizes_follow_the_content_type() -> None:
+    frames.check_websocket_frame(b"\x00" * 320, 8000)
+    frames.check_websocket_frame(b"\x00" * 640, 16000)
+    frames.check_websocket_frame(b"\x00" * 960, 24000)
+    with pytest.raises(ValueError, match=r"^unexpected frame size 160, when required 320$"):
+        frames.check_websocket_frame(b"\x00" * 160, 8000)
+    with pytest.raises(ValueError, match=r"unsupported content-type audio/l16;rate=44100"):
+        frames.check_websocket_frame(b"\x00" * 640, 44100)
