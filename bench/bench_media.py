@@ -53,7 +53,7 @@ def loop_mix(frames_: np.ndarray, hearing: np.ndarray) -> np.ndarray:
 
 def time_per_call(func, *args, budget: float = 1.0, min_calls: int = 3) -> float:  # type: ignore[no-untyped-def]
     """Median seconds per call, repeating for about ``budget`` seconds."""
-    samples = []
+    samples: list[float] = []
     start = time.perf_counter()
     while len(samples) < min_calls or time.perf_counter() - start < budget:
         t0 = time.perf_counter()

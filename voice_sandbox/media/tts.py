@@ -375,7 +375,7 @@ def _merge(segments: list[Segment]) -> list[Segment]:
 
 def parse_talk(text: str) -> list[Segment]:
     """Turn a talk ``text`` (plain or ``<speak>`` SSML) into segments, enforcing the 1500-character limit."""
-    segments = parse_ssml(text) if is_ssml(text) else [TextRun(text)]
+    segments: list[Segment] = parse_ssml(text) if is_ssml(text) else [TextRun(text)]
     spoken = sum(len(s.text.strip()) for s in segments if isinstance(s, TextRun))
     if spoken > MAX_TEXT_CHARS:
         raise TtsError("text", f"Text is {spoken} characters long; the limit is {MAX_TEXT_CHARS}")

@@ -40,7 +40,8 @@ def main() -> None:
     style, language, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     phrases = sys.stdin.read().split("\n")
     synthesizer = tts.Synthesizer()
-    np.savez(out, **{f"a{i}": synthesizer.synthesize(p, language=language, style=style) for i, p in enumerate(phrases)})
+    audio = {f"a{i}": synthesizer.synthesize(p, language=language, style=style) for i, p in enumerate(phrases)}
+    np.savez(out, **audio)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
 
 
 if __name__ == "__main__":
