@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from voice_sandbox.clock import iso_now
+from voice_sandbox.httpclient import HttpClient, WebhookError
 from voice_sandbox.security import sign_webhook
 from voice_sandbox.validation import Invalid, validate_ncco
 
@@ -91,30 +92,18 @@ def encode_query(payload: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "Socket timeout."
-    if isinstance(exc, httpx.ConnectError):
-        return "Connection closed."
-    return "Connection reset."
-
-
 class WebhookClient:
     """Sends webhooks over one shared ``httpx.AsyncClient`` (connection pooling across all calls)."""
 
     def __init__(self, *, ca_bundle: str | None = None) -> None:
-        verify: ssl.SSLContext | bool = True
-        if ca_bundle:
-            verify = ssl.create_default_context(cafile=ca_bundle)
-        # trust_env=False: a developer's HTTP(S)_PROXY must never capture webhooks to loopback.
-        self.client = httpx.AsyncClient(
-            verify=verify,
-            trust_env=False,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=2000, max_keepalive_connections=200),
-        )
+        context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else ssl.create_default_context()
+        self.http = HttpClient(context)
+        # httpx stays for occasional media fetches (file lengths); webhooks use the leaner client above.
+        # trust_env=False: a developer's HTTP(S)_PROXY must never capture requests to loopback.
+        self.client = httpx.AsyncClient(verify=context, trust_env=False, follow_redirects=True)
 
     async def close(self) -> None:
+        await self.http.close()
         await self.client.aclose()
 
     async def deliver(
@@ -142,9 +131,6 @@ class WebhookClient:
                 body, secret=signing.secret, api_key=signing.api_key, application_id=signing.application_id
             )
             headers["Authorization"] = f"Bearer {token}"
-        timeout = httpx.Timeout(
-            connect=hook.connect_timeout, read=hook.socket_timeout, write=hook.socket_timeout, pool=30.0
-        )
         entry: dict[str, Any] = {
             "kind": kind,
             "method": method,
@@ -156,18 +142,26 @@ class WebhookClient:
         }
         started = time.monotonic()
         try:
-            response = await self.client.request(
-                method, hook.url, params=params, content=body or None, headers=headers, timeout=timeout
+            response = await self.http.request(
+                method,
+                hook.url,
+                headers=headers,
+                body=body,
+                params=params,
+                connect_timeout=hook.connect_timeout,
+                read_timeout=hook.socket_timeout,
             )
-            delivery = Delivery(response.status_code, response.content, None)
+            delivery = Delivery(response.status, response.body, None)
             if not delivery.ok:
                 delivery.reason = "Invalid response code."
-        except httpx.HTTPError as exc:
-            delivery = Delivery(None, b"", _reason(exc))
-            entry["error"] = delivery.reason
-        except Exception as exc:  # a malformed URL must not crash a running call
+        except WebhookError as exc:
+            delivery = Delivery(None, b"", exc.reason)
+            entry["error"] = exc.reason
+            entry["detail"] = str(exc)
+        except Exception as exc:  # whatever goes wrong must not crash a running call
             delivery = Delivery(None, b"", "Connection closed.")
-            entry["error"] = f"{type(exc).__name__}: {exc}"
+            entry["error"] = delivery.reason
+            entry["detail"] = f"{type(exc).__name__}: {exc}"
         entry["status"] = delivery.status
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
         if delivery.body:
