@@ -41,7 +41,7 @@ class Decoded:
     @property
     def duration_ms(self) -> float:
         """Duration of the decoded audio in milliseconds."""
-        return self.samples.shape[0] * 1000 / SAMPLE_RATE
+        return float(self.samples.shape[0] * 1000 / SAMPLE_RATE)
 
 
 def decode(data: bytes, *, rate: int = SAMPLE_RATE) -> Decoded:
@@ -68,7 +68,7 @@ def default_format(channels: int, requested: str | None = None) -> Format:
     if requested is not None:
         if requested not in FORMATS:
             raise CodecError(f"unsupported recording format {requested!r}: use mp3, wav or ogg")
-        return requested  # type: ignore[return-value]
+        return requested
     return "wav" if channels > MP3_MAX_CHANNELS else "mp3"
 
 

@@ -55,7 +55,8 @@ def saturate(samples: npt.ArrayLike) -> Int16Array:
         return array
     if np.issubdtype(array.dtype, np.floating):
         array = np.rint(array)
-    return np.clip(array, INT16_MIN, INT16_MAX).astype(np.int16)
+    clipped: Int16Array = np.clip(array, INT16_MIN, INT16_MAX).astype(np.int16)
+    return clipped
 
 
 def level_to_gain(level: float) -> float:
@@ -131,7 +132,7 @@ def ms_to_samples(duration_ms: float, rate: int = SAMPLE_RATE) -> int:
 
 def duration_ms(samples: npt.ArrayLike, rate: int = SAMPLE_RATE) -> float:
     """Duration in milliseconds of a sample array (first axis) at ``rate``."""
-    return np.asarray(samples).shape[0] * 1000 / rate
+    return float(np.asarray(samples).shape[0] * 1000 / rate)
 
 
 def rms_dbfs(samples: npt.ArrayLike) -> float:

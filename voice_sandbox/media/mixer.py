@@ -56,7 +56,7 @@ def hearing_matrix(legs: Sequence[LegMix]) -> npt.NDArray[np.bool_]:
     if len(index) != n:
         raise ValueError("leg ids must be unique")
     _, conversation = np.unique([leg.conversation for leg in legs], return_inverse=True)
-    matrix = conversation[:, None] == conversation[None, :]
+    matrix: npt.NDArray[np.bool_] = conversation[:, None] == conversation[None, :]
     np.fill_diagonal(matrix, False)
     matrix[:, np.array([leg.muted for leg in legs], dtype=bool)] = False
     matrix[np.array([leg.earmuffed for leg in legs], dtype=bool), :] = False
@@ -82,7 +82,7 @@ def mix(frames: npt.ArrayLike, hearing: npt.ArrayLike) -> npt.NDArray[np.int16]:
     speakers = int(matrix.sum(axis=1).max()) if matrix.size else 0
     dtype = np.float32 if speakers <= FLOAT32_EXACT_SPEAKERS else np.float64
     out = matrix.astype(dtype) @ data.astype(dtype)
-    return np.clip(out, INT16_MIN, INT16_MAX).astype(np.int16)
+    return _to_int16(out)
 
 
 class Mixer:
@@ -129,8 +129,13 @@ class Mixer:
         if not self.legs:
             return np.zeros((0, data.shape[1] if data.ndim == 2 else FRAME_SAMPLES), dtype=np.int16)
         values = data.astype(self._dtype)
-        out = self._sparse @ values if self._sparse is not None else self._dense @ values  # type: ignore[operator]
-        return np.clip(out, INT16_MIN, INT16_MAX).astype(np.int16)
+        out = self._sparse @ values if self._sparse is not None else self._dense @ values
+        return _to_int16(out)
+
+
+def _to_int16(values: npt.NDArray[np.floating]) -> npt.NDArray[np.int16]:
+    out: npt.NDArray[np.int16] = np.clip(values, INT16_MIN, INT16_MAX).astype(np.int16)
+    return out
 
 
 def mix_reference(frames: npt.ArrayLike, hearing: npt.ArrayLike) -> npt.NDArray[np.int16]:

@@ -21,7 +21,8 @@ def frame_dbfs(frames: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """RMS level in dBFS of each row of an ``(n, samples)`` matrix (or one frame); -120 for digital silence."""
     matrix = np.atleast_2d(np.asarray(frames, dtype=np.float64))
     power = np.mean(matrix * matrix, axis=1) / (32768.0 * 32768.0)
-    return 10 * np.log10(np.maximum(power, 1e-12))
+    levels: npt.NDArray[np.float64] = 10 * np.log10(np.maximum(power, 1e-12))
+    return levels
 
 
 @dataclass(frozen=True)
