@@ -187,7 +187,9 @@ class HttpClient:
             connection.close()
             raise
         status = parser.get_status_code()
-        if parser.should_keep_alive() and connection.usable and len(self._idle[key]) < MAX_IDLE_PER_ORIGIN:
+        # httptools' should_keep_alive() is only meaningful before the message completes; decide here.
+        keep_alive = parser.get_http_version() == "1.1" and parsed.headers.get("connection", "").lower() != "close"
+        if keep_alive and connection.usable and len(self._idle[key]) < MAX_IDLE_PER_ORIGIN:
             self._idle[key].append(connection)
         else:
             connection.close()
