@@ -96,6 +96,7 @@ class Api:
         r("GET", "/_sandbox/health", self.health)
         # Voice API
         r("POST", "/v1/calls", self.create_call)
+        r("POST", "/v2/calls", self.create_call_v2)
         r("GET", "/v1/calls", self.list_calls)
         r("GET", "/v1/calls/{uuid}", self.get_call)
         r("PUT", "/v1/calls/{uuid}", self.modify_call)
@@ -187,8 +188,27 @@ class Api:
     async def create_call(self, request: Request) -> Response:
         """POST /v1/calls: validate, create the leg (201 ``started``), ring it in the background."""
         app = self.require_jwt(request, create=True)
-        body = request.json_object()
+        leg = self._create(app, request.json_object(), require_from=False)
+        return Response(
+            201,
+            {
+                "uuid": leg.uuid,
+                "status": "started",
+                "direction": "outbound",
+                "conversation_uuid": leg.conversation_uuid,
+            },
+        )
+
+    async def create_call_v2(self, request: Request) -> Response:
+        """POST /v2/calls (beta): the v1 body with ``from`` required; 202 with an empty object."""
+        app = self.require_jwt(request, create=True)
+        self._create(app, request.json_object(), require_from=True)
+        return Response(202, {})
+
+    def _create(self, app: Application, body: dict[str, Any], *, require_from: bool) -> Leg:
         errors = validate_create_call(body, app_has_event_url=app.hook("event_url") is not None)
+        if require_from and body.get("from") is None:
+            errors.append(("from", "Missing required parameter"))
         if errors:
             raise bad_request(errors)
         to = dict(body["to"][0])
@@ -223,15 +243,7 @@ class Api:
         elif "machine_detection" in body:
             leg.machine_detection = {"behavior": body["machine_detection"]}
         leg.lifecycle = leg.spawn(self.network.place_outbound(leg, ncco=body.get("ncco"), answer_hook=answer_hook))
-        return Response(
-            201,
-            {
-                "uuid": leg.uuid,
-                "status": "started",
-                "direction": "outbound",
-                "conversation_uuid": leg.conversation_uuid,
-            },
-        )
+        return leg
 
     @staticmethod
     def call_object(record: dict[str, Any]) -> dict[str, Any]:

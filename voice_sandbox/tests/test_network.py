@@ -262,3 +262,25 @@ def test_manage_py_sandbox_serves_and_prints_the_credentials(command: tuple[subp
 def test_websockets_library_is_available_for_the_websocket_endpoint() -> None:
     # uvicorn[standard] brings websockets at run time; the sandbox uses it as the websocket client.
     assert websockets.__version__
+
+
+def test_v2_calls_beta_answers_202_and_places_the_call(setup: Setup) -> None:
+    body = {
+        "to": [{"type": "app", "user": "agent.carol"}],
+        "from": {"type": "phone", "number": setup.number},
+        "ncco": [{"action": "talk", "text": "Hi Carol"}],
+    }
+    response = setup.voice.request("POST", "/v2/calls", json=body)
+    assert (response.status_code, response.json()) == (202, {})
+    events = setup.receiver.wait_for(
+        lambda rs: any(r.path == "/event" and r.data.get("status") == "completed" for r in rs)
+    )
+    statuses = [r.data["status"] for r in events if r.path == "/event"]
+    assert statuses == ["started", "ringing", "answered", "completed"]
+    count = setup.voice.request("GET", "/v1/calls").json()["count"]
+    missing_from = setup.voice.request("POST", "/v2/calls", json={**body, "from": None, "random_from_number": True})
+    assert missing_from.status_code == 400
+    assert [(p["name"], p["reason"]) for p in missing_from.json()["invalid_parameters"]] == [
+        ("from", "Missing required parameter")
+    ]
+    assert setup.voice.request("GET", "/v1/calls").json()["count"] == count == 1
