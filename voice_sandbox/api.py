@@ -162,6 +162,9 @@ class Api:
     def leg_of(self, app: Application, uuid: str) -> Leg:
         leg = self.network.legs.get(uuid)
         if leg is None or leg.app.id != app.id:
+            record = self.network.records.get(uuid)
+            if record is not None and record["application_id"] == app.id:
+                raise bad_request([("uuid", "The call is not in progress")], "Call is not in progress")
             raise not_found(f"Call {uuid} doesn't exist.")
         return leg
 

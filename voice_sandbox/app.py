@@ -71,11 +71,15 @@ class Sandbox:
             self._store.close()
 
     async def _flush_loop(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(FLUSH_EVERY)
+            ticks += 1
             try:
                 assert self.network is not None
                 self.network.flush()
+                if ticks % 40 == 0:
+                    self.network.evict()
             except Exception:
                 logger.exception("could not persist call legs")
 

@@ -38,6 +38,7 @@ TERMINAL = {"completed", "busy", "cancelled", "failed", "rejected", "timeout", "
 RATE_PER_MINUTE = 0.01  # EUR, what every simulated minute costs
 NETWORK_CODE = "23420"
 SYNTAX_ERROR = "Syntax error in NCCO. Invalid value type or action."
+LIVE_OBJECT_SECONDS = 300.0  # finished legs stay live objects this long, then only their record is kept
 DEFAULT_TIMEOUTS = {
     "answer_url": ("GET", 1000, 5000),
     "fallback_answer_url": ("GET", 1000, 5000),
@@ -341,6 +342,7 @@ class Leg:
         self.start_time: str | None = None
         self.end_time: str | None = None
         self.answered_mono: float | None = None
+        self.ended_mono: float | None = None
         self.duration: str | None = None
         self.price: str | None = None
         self.disconnected_by: str | None = None
@@ -648,6 +650,7 @@ class Leg:
                 disconnected_by=by,
                 sip_code=self.sip_code or 200,
             )
+        self.ended_mono = self.network.clock.monotonic()
         self.ended.set()
         self.touch()
 
@@ -808,11 +811,23 @@ class Network:
             return
         uuids, self.dirty = self.dirty, set()
         self.store.save_legs(self.legs[u].record() for u in uuids if u in self.legs)
-        for u in uuids:
-            leg = self.legs.get(u)
-            if leg is not None and leg.finished and leg.ended.is_set() and not leg.tasks:
-                # Finished legs live on as records; keep the live object for a while for GETs.
-                pass
+
+    def evict(self, older_than: float = LIVE_OBJECT_SECONDS) -> int:
+        """Turn legs finished more than ``older_than`` wall seconds ago into plain records (bounded memory)."""
+        now = self.clock.monotonic()
+        evicted = 0
+        for uuid, leg in list(self.legs.items()):
+            if (
+                leg.finished
+                and leg.ended_mono is not None
+                and now - leg.ended_mono > older_than
+                and not leg.tasks
+                and uuid not in self.dirty
+            ):
+                self.records[uuid] = leg.record()
+                del self.legs[uuid]
+                evicted += 1
+        return evicted
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)

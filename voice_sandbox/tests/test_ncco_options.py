@@ -169,3 +169,31 @@ def test_wait_is_clamped_and_stream_loops(setup: Setup) -> None:
     setup.receiver.wait_status(call["uuid"], "completed")
     assert time.monotonic() - started < 5
     assert setup.sandbox.call(call["uuid"])["heard"] == [{"type": "stream", "url": f"{setup.receiver.url}/jingle.wav"}]
+
+
+def test_rest_mute_and_earmuff_change_who_hears_whom(setup: Setup) -> None:
+    setup.receiver.replies["/answer"] = Reply(body=[{"action": "conversation", "name": "mix"}])
+    a = setup.sandbox.place_inbound(from_="447700900611", to=setup.number)["uuid"]
+    b = setup.sandbox.place_inbound(from_="447700900612", to=setup.number)["uuid"]
+    for leg in (a, b):
+        _wait_conversation(setup, leg, "mix")
+
+    def say(text: str) -> None:
+        setup.sandbox.run_script(a, [{"say": text}])
+        setup.sandbox.wait_until(a, lambda leg: leg["status"] == "answered")
+        time.sleep(0.1)
+
+    def control(uuid: str, action: str) -> None:
+        assert setup.voice.request("PUT", f"/v1/calls/{uuid}", json={"action": action}).status_code == 204
+
+    control(a, "mute")
+    say("muted words")
+    control(a, "unmute")
+    control(b, "earmuff")
+    say("earmuffed words")
+    control(b, "unearmuff")
+    say("heard words")
+    setup.sandbox.wait_until(b, lambda leg: leg["heard"])
+    assert setup.sandbox.call(b)["heard"] == [{"type": "speech", "text": "heard words", "from": a}]
+    for leg in (a, b):
+        control(leg, "hangup")

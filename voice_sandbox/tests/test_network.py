@@ -284,3 +284,57 @@ def test_v2_calls_beta_answers_202_and_places_the_call(setup: Setup) -> None:
         ("from", "Missing required parameter")
     ]
     assert setup.voice.request("GET", "/v1/calls").json()["count"] == count == 1
+
+
+def test_ensure_application_is_idempotent_and_survives_a_lost_sandbox(tmp_path: Path) -> None:
+    from voice_sandbox.bootstrap import ensure_application
+
+    keys = tmp_path / "keys"
+    with SandboxServer(speed=20, data_dir=tmp_path / "data") as server:
+        options = {
+            "base_url": server.url,
+            "api_key": server.api_key,
+            "api_secret": server.api_secret,
+            "name": "contact center",
+            "answer_url": "http://127.0.0.1:8000/webhooks/answer",
+            "event_url": "http://127.0.0.1:8000/webhooks/event",
+            "fallback_url": "http://127.0.0.1:8000/webhooks/fallback",
+            "numbers": ("447700900000", "447700900001"),
+            "key_dir": keys,
+        }
+        first = ensure_application(**options)
+        again = ensure_application(**{**options, "event_url": "http://127.0.0.1:8000/webhooks/events"})
+        assert again.application_id == first.application_id
+        assert oct((keys / "sandbox-private.key").stat().st_mode & 0o777) == "0o600"
+        app = server.request("GET", f"/v2/applications/{first.application_id}", expect=200).json()
+        assert (
+            app["capabilities"]["voice"]["webhooks"]["event_url"]["address"] == "http://127.0.0.1:8000/webhooks/events"
+        )
+        assert app["capabilities"]["voice"]["signed_callbacks"] is True
+        owned = server.request("GET", "/account/numbers", params={"application_id": first.application_id}).json()
+        assert [n["msisdn"] for n in owned["numbers"]] == ["447700900000", "447700900001"]
+        assert server.request("GET", "/v2/applications").json()["total_items"] == 1
+        voice = server.voice(first.application_id, first.private_key)
+        assert voice.request("GET", "/v1/calls").json()["count"] == 0
+    with SandboxServer(speed=20, data_dir=tmp_path / "fresh") as fresh:
+        recreated = ensure_application(**{**options, "base_url": fresh.url})
+        assert recreated.application_id != first.application_id
+        assert (
+            fresh.voice(recreated.application_id, recreated.private_key).request("GET", "/v1/calls").status_code == 200
+        )
+
+
+def test_finished_legs_become_records_and_still_answer(setup: Setup) -> None:
+    call = setup.outbound(fresh_number(), [{"action": "talk", "text": "Short"}])
+    setup.receiver.wait_status(call["uuid"], "completed")
+    leg = setup.sandbox.wait_until(call["uuid"], lambda leg: len(leg["webhooks"]) == 4)
+    network = setup.sandbox.app.network
+    assert network is not None
+    network.flush()
+    assert network.evict(older_than=0) >= 1
+    assert call["uuid"] not in network.legs
+    record = setup.sandbox.call(call["uuid"])
+    assert (record["status"], record["heard"], record["webhooks"]) == ("completed", leg["heard"], leg["webhooks"])
+    assert setup.voice.request("GET", f"/v1/calls/{call['uuid']}").json()["status"] == "completed"
+    hangup = setup.voice.request("PUT", f"/v1/calls/{call['uuid']}", json={"action": "hangup"})
+    assert (hangup.status_code, hangup.json()["detail"]) == (400, "Call is not in progress")
