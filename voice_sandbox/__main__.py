@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         parser.error(str(exc))
     scheme = "https" if args.certfile else "http"
-    config.public_url = f"{scheme}://{args.host}:{args.port}"
+    if not config.public_url_fixed:
+        config.public_url = f"{scheme}://{args.host}:{args.port}"
     sys.stdout.write(describe(config))
     sys.stdout.flush()
     serve(config, host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile)

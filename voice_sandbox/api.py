@@ -377,6 +377,8 @@ class Api:
             leg.earmuffed = action == "earmuff"
             leg.touch()
         else:
+            if not leg.answered.is_set():
+                raise bad_request([("uuid", "The call is not answered")], "Call is not in an answered state")
             destination = body["destination"]
             if "ncco" in destination:
                 await self.network.transfer(leg, destination["ncco"])

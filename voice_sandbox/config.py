@@ -56,6 +56,8 @@ class SandboxConfig:
     rps: float = 15.0
     # What the sandbox calls itself in region_url and recording URLs; set by the server once it listens.
     public_url: str = "http://127.0.0.1:8001"
+    # True when SANDBOX_PUBLIC_URL set it (the server then leaves it alone, e.g. behind a proxy or on 0.0.0.0).
+    public_url_fixed: bool = False
     # Seconds of simulated time one ring lasts (UK cadence is ~3 s; shorter keeps demos snappy).
     ring_seconds: float = 2.0
     # CA bundle for webhooks to https URLs; None = system trust store.
@@ -79,6 +81,10 @@ class SandboxConfig:
             ring_seconds=_float(env, "SANDBOX_RING_SECONDS", 2.0, 0.0),
             webhook_ca_bundle=_get(env, "SANDBOX_WEBHOOK_CA_BUNDLE"),
         )
+        public_url = _get(env, "SANDBOX_PUBLIC_URL")
+        if public_url:
+            config.public_url = public_url.rstrip("/")
+            config.public_url_fixed = True
         for key, value in overrides.items():
             if value is not None:
                 setattr(config, key, value)

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from voice_sandbox.http import Request
 
 MAX_TOKEN_LIFETIME = 24 * 3600
+DEFAULT_TOKEN_LIFETIME = 15 * 60
 CLOCK_LEEWAY = 30
 
 
@@ -94,7 +95,10 @@ def verify_application_jwt(token: str, public_key_pem: str, application_id: str)
     if not isinstance(iat, int | float) or iat > time.time() + CLOCK_LEEWAY:
         return False
     exp = claims.get("exp")
-    return not (isinstance(exp, int | float) and exp - iat > MAX_TOKEN_LIFETIME)
+    if exp is None:
+        # Vonage gives a token without ``exp`` the default lifetime of 15 minutes.
+        return time.time() <= iat + DEFAULT_TOKEN_LIFETIME + CLOCK_LEEWAY
+    return isinstance(exp, int | float) and exp - iat <= MAX_TOKEN_LIFETIME
 
 
 def public_key_is_valid(pem: str) -> bool:

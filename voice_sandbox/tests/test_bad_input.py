@@ -165,6 +165,12 @@ def test_bad_modifications_and_media_on_an_unanswered_leg_get_400(setup: Setup) 
             "destination.ncco[0].action",
             "Unknown action",
         ),
+        (
+            "",
+            {"action": "transfer", "destination": {"type": "ncco", "ncco": [{"action": "talk", "text": "x"}]}},
+            "uuid",
+            "The call is not answered",
+        ),
         ("/talk", {"text": "Too early"}, "uuid", "The call is not answered"),
         ("/stream", {"stream_url": ["https://example.test/a.mp3"]}, "uuid", "The call is not answered"),
         ("/dtmf", {"digits": "12"}, "uuid", "The call is not answered"),
@@ -296,3 +302,21 @@ def test_an_invalid_ncco_from_an_input_webhook_does_not_crash_the_call(setup: Se
     errors = [r.json for r in setup.receiver.at("/event") if "reason" in r.json]
     assert [e["reason"] for e in errors] == ["Syntax error in NCCO. Invalid value type or action."]
     assert [h["text"] for h in setup.sandbox.call(call["uuid"])["heard"]] == ["Still here"]
+
+
+def test_a_token_without_exp_lives_fifteen_minutes(setup: Setup) -> None:
+    import uuid
+
+    import jwt
+
+    def token(iat: int) -> str:
+        claims = {"application_id": setup.app_id, "iat": iat, "jti": str(uuid.uuid4())}
+        return jwt.encode(claims, setup.voice.private_key, algorithm="RS256")
+
+    fresh = setup.sandbox.client.get(
+        "/v1/calls", headers={"Authorization": f"Bearer {token(int(time.time()))}"}, auth=None
+    )
+    stale = setup.sandbox.client.get(
+        "/v1/calls", headers={"Authorization": f"Bearer {token(int(time.time()) - 16 * 60)}"}, auth=None
+    )
+    assert (fresh.status_code, stale.status_code) == (200, 401)

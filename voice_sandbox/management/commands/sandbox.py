@@ -38,7 +38,8 @@ class Command(BaseCommand):
         except ConfigError as exc:
             raise CommandError(str(exc)) from exc
         scheme = "https" if options["certfile"] else "http"
-        config.public_url = f"{scheme}://{options['host']}:{options['port']}"
+        if not config.public_url_fixed:
+            config.public_url = f"{scheme}://{options['host']}:{options['port']}"
         self.stdout.write(describe(config))
         serve(
             config, host=options["host"], port=options["port"], certfile=options["certfile"], keyfile=options["keyfile"]
