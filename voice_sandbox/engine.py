@@ -706,7 +706,8 @@ class Leg:
         self.conversation = conversation
         self.conversation_uuid = conversation.uuid
         conversation.members[self.uuid] = member
-        self.touch()
+        for other in conversation.members.values():
+            other.leg.touch()  # wakes scripts waiting for someone to join (wait_for: conversation)
         if member.start_on_enter:
             conversation.start()
         elif not conversation.started:
@@ -1101,13 +1102,19 @@ class Network:
                 await self.wait_for_state(leg, str(step["wait_for"]), float(step.get("timeout", 3600)))
 
     async def wait_for_state(self, leg: Leg, what: str, timeout: float) -> None:
-        """Block a script until its leg runs an input (``input``) or is in a named conversation."""
+        """Block a script until its leg runs an input (``input``) or is in a conversation with someone else
+        or a named one (``conversation``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout / self.clock.speed
         while leg.is_live:
             if what == "input" and leg.input_session is not None:
                 return
-            if what == "conversation" and leg.conversation is not None and leg.conversation.name is not None:
+            conversation = leg.conversation
+            if (
+                what == "conversation"
+                and conversation is not None
+                and (conversation.name is not None or len(conversation.members) > 1)
+            ):
                 return
             remaining = deadline - loop.time()
             if remaining <= 0:

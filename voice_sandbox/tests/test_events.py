@@ -172,7 +172,9 @@ def test_connect_to_a_second_party_bridges_and_resumes_the_ncco(setup: Setup) ->
             {"action": "talk", "text": "The agent has left"},
         ]
     )
-    call = setup.sandbox.place_inbound(from_="447700900125", to=setup.number)
+    call = setup.sandbox.place_inbound(
+        from_="447700900125", to=setup.number, script=[{"wait_for": "conversation"}, {"say": "I have a question"}]
+    )
     setup.receiver.wait_status(call["uuid"], "completed")
     connect_events = [r.data for r in setup.receiver.at("/connect-event")]
     callee = connect_events[0]["uuid"]
@@ -188,6 +190,9 @@ def test_connect_to_a_second_party_bridges_and_resumes_the_ncco(setup: Setup) ->
         {"type": "talk", "text": "The agent has left", "language": "en-US"},
     ]
     assert setup.sandbox.call(callee)["parent_uuid"] == call["uuid"]
+    assert setup.sandbox.call(callee)["heard"] == [
+        {"type": "speech", "text": "I have a question", "from": call["uuid"]}
+    ]
     assert [e["status"] for e in setup.events(call["uuid"])] == ["started", "ringing", "answered", "completed"]
 
 
