@@ -1138,6 +1138,8 @@ def _hook_from(action: dict[str, Any], template: Hook | None, key: str = "eventU
 
 
 def _level(value: Any) -> float:
+    if value is None:
+        return 0.0
     try:
         return float(value)
     except (TypeError, ValueError):
