@@ -553,7 +553,7 @@ class Api:
             }
         out["webhooks"] = webhooks
         vc = Checker(voice, "capabilities.voice.", errors)
-        vc.bool("signed_callbacks")
+        vc.boolean("signed_callbacks")
         vc.integer("conversations_ttl", 1, 9000)
         vc.integer("leg_persistence_time", 1, 31)
         vc.enum("region", REGIONS)
@@ -757,7 +757,7 @@ class Api:
         c = Checker(body, "", errors)
         c.enum("on_ring", ON_RING)
         c.integer("rings", 0, 100)
-        c.bool("machine")
+        c.boolean("machine")
         script = body.get("script", [])
         errors.extend(_script_problems(script))
         if errors:

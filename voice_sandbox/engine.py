@@ -239,7 +239,6 @@ class Recording:
         self.file_id = new_uuid()
         self.started_at = datetime.now(UTC)
         self.started_mono = network.clock.monotonic()
-        self.speed_at_start = network.clock.speed
         self.done = asyncio.Event()
         self.finished = False
 
@@ -1282,9 +1281,8 @@ class Interpreter:
         while True:
             item = await self._next(session, start_timeout)
             if item is None:
-                speech = {"timeout_reason": "start_timeout", "results": []}
-                dtmf = {"digits": "", "timed_out": True} if "dtmf" in kinds else no_dtmf
-                return speech, dtmf
+                timed_out = {"digits": "", "timed_out": True} if "dtmf" in kinds else no_dtmf
+                return {"timeout_reason": "start_timeout", "results": []}, timed_out
             if item[0] == "dtmf":
                 if "dtmf" not in kinds:
                     continue
@@ -1303,7 +1301,7 @@ class Interpreter:
             language=str(speech_opts.get("language") or "en-US"),
             context=list(speech_opts.get("context") or []),
         )
-        speech = {"timeout_reason": reason, "results": results}
+        speech: dict[str, Any] = {"timeout_reason": reason, "results": results}
         if speech_opts.get("saveAudio"):
             data, content_type = await self.network.media.recording_bytes(
                 seconds=min(seconds, max_duration), channels=1, fmt="wav"
@@ -1368,11 +1366,8 @@ class Interpreter:
             music_on_hold=str(moh[0]) if isinstance(moh, list) and moh else None,
         )
         if action.get("record") and conversation.record_hook is None:
+            # Recording starts when the conversation starts (with the first attendee, or the moderator).
             conversation.record_hook = _hook_from(action, leg.event_hook) or leg.app.hook("event_url")
-            if conversation.started and conversation.recording is None:
-                conversation.recording = Recording(
-                    self.network, owner=None, conversation=conversation, options={}, hook=conversation.record_hook
-                )
         await leg.join(conversation, member)
         if conversation.record_hook is not None and conversation.started and conversation.recording is None:
             conversation.recording = Recording(
@@ -1389,16 +1384,16 @@ class Interpreter:
         source = leg.conversation
         movers = [m.leg for m in source.members.values()] if source is not None else [leg]
         for mover in movers:
-            options = (
-                {
-                    "can_hear": list(action["canHear"]) if "canHear" in action else None,
-                    "can_speak": list(action["canSpeak"]) if "canSpeak" in action else None,
-                    "mute": bool(action.get("mute", False)),
-                }
-                if mover is leg
-                else {}
-            )
-            await mover.join(target, Member(mover, **options))
+            if mover is leg:
+                member = Member(
+                    mover,
+                    can_hear=list(action["canHear"]) if "canHear" in action else None,
+                    can_speak=list(action["canSpeak"]) if "canSpeak" in action else None,
+                    mute=bool(action.get("mute", False)),
+                )
+            else:
+                member = Member(mover)
+            await mover.join(target, member)
         await asyncio.Event().wait()
 
     # -- connect -----------------------------------------

@@ -32,11 +32,11 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
             return None
         key, sep, secret = decoded.partition(":")
         return (key, secret) if sep else None
-    form = request.form() if request.method in ("POST", "PUT") else {}
-    key = request.arg("api_key") or form.get("api_key")
-    secret = request.arg("api_secret") or form.get("api_secret")
-    if key and secret:
-        return key, secret
+    form: dict[str, str] = request.form() if request.method in ("POST", "PUT") else {}
+    api_key = request.arg("api_key") or form.get("api_key")
+    api_secret = request.arg("api_secret") or form.get("api_secret")
+    if api_key and api_secret:
+        return api_key, api_secret
     return None
 
 

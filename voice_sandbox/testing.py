@@ -148,7 +148,7 @@ class SandboxServer:
                 log_level="warning",
                 access_log=False,
                 ssl_certfile=certfile,
-                timeout_graceful_shutdown=0.5,
+                timeout_graceful_shutdown=1,
             )
         )
         self.thread = threading.Thread(target=self.server.run, name=f"sandbox-{self.port}", daemon=True)

@@ -81,7 +81,7 @@ class Checker:
             if key not in self.data or self.data[key] is None:
                 self.fail(key, "Missing required parameter")
 
-    def bool(self, key: str) -> None:
+    def boolean(self, key: str) -> None:
         if key in self.data and not is_bool(self.data[key]):
             self.fail(key, TYPE_REASON)
 
@@ -259,19 +259,19 @@ def _talk(c: Checker) -> None:
     text = c.data.get("text")
     if isinstance(text, str) and len(re.sub(r"<[^>]+>", "", text)) > 1500:
         c.fail("text", "Must be at most 1500 characters")
-    c.bool("bargeIn")
+    c.boolean("bargeIn")
     c.integer("loop", 0, 100)
     c.number("level", -1, 1, strings=True)
     c.string("language", max_length=20)
     c.integer("style", 0, 100)
-    c.bool("premium")
+    c.boolean("premium")
     c.string("voiceName")
 
 
 def _stream(c: Checker) -> None:
     c.required("streamUrl")
     c.url_array("streamUrl")
-    c.bool("bargeIn")
+    c.boolean("bargeIn")
     c.integer("loop", 0, 100)
     c.number("level", -1, 1, strings=True)
 
@@ -292,7 +292,7 @@ def _input(c: Checker) -> None:
         dc = Checker(dtmf, f"{c.prefix}dtmf.", c.errors)
         dc.integer("timeOut", 0, 10)
         dc.integer("maxDigits", 1, 20)
-        dc.bool("submitOnHash")
+        dc.boolean("submitOnHash")
         if c.data.get("mode") == "asynchronous" and dtmf:
             c.fail("dtmf", "DTMF settings are not allowed in asynchronous mode")
     speech = c.obj("speech")
@@ -306,7 +306,7 @@ def _input(c: Checker) -> None:
         sc.string_list("context")
         sc.integer("startTimeout", 1, 60)
         sc.integer("maxDuration", 1, 60)
-        sc.bool("saveAudio")
+        sc.boolean("saveAudio")
         sc.integer("sensitivity", 0, 100)
     c.url_array("eventUrl")
     c.enum("eventMethod", METHODS)
@@ -319,7 +319,7 @@ def _record(c: Checker) -> None:
     c.integer("endOnSilence", 3, 10)
     c.string("endOnKey", pattern=re.compile(r"^[0-9#*]$"))
     c.integer("timeOut", 3, 7200)
-    c.bool("beepStart")
+    c.boolean("beepStart")
     c.url_array("eventUrl")
     c.enum("eventMethod", METHODS)
     transcription = c.obj("transcription")
@@ -331,19 +331,19 @@ def _transcription(c: Checker) -> None:
     c.string("language", max_length=20)
     c.url_array("eventUrl")
     c.enum("eventMethod", METHODS)
-    c.bool("sentimentAnalysis")
+    c.boolean("sentimentAnalysis")
 
 
 def _conversation(c: Checker) -> None:
     c.required("name")
     c.string("name", max_length=200)
     c.url_array("musicOnHoldUrl")
-    c.bool("startOnEnter")
-    c.bool("endOnExit")
-    c.bool("record")
+    c.boolean("startOnEnter")
+    c.boolean("endOnExit")
+    c.boolean("record")
     c.string_list("canSpeak")
     c.string_list("canHear")
-    c.bool("mute")
+    c.boolean("mute")
     if c.data.get("mute") is True and "canSpeak" in c.data:
         c.fail("mute", "mute cannot be used together with canSpeak")
     c.url_array("eventUrl")
@@ -364,7 +364,7 @@ def _connect(c: Checker) -> None:
         else:
             check_endpoint(endpoint[0], f"{c.prefix}endpoint[0].", c.errors, ncco=True)
     c.string("from", pattern=PHONE_RE)
-    c.bool("randomFromNumber")
+    c.boolean("randomFromNumber")
     if c.data.get("randomFromNumber") is True and "from" in c.data:
         c.fail("randomFromNumber", "from and randomFromNumber are mutually exclusive")
     c.enum("eventType", {"synchronous"})
@@ -394,7 +394,7 @@ def _transfer(c: Checker) -> None:
     c.string("conversationId")
     c.string_list("canHear")
     c.string_list("canSpeak")
-    c.bool("mute")
+    c.boolean("mute")
 
 
 CHECKS = {
@@ -427,7 +427,7 @@ def validate_create_call(body: dict[str, Any], *, app_has_event_url: bool) -> In
         else:
             check_endpoint(to[0], "to[0].", errors, ncco=False)
     has_from = "from" in body and body["from"] is not None
-    c.bool("random_from_number")
+    c.boolean("random_from_number")
     if has_from and body.get("random_from_number") is True:
         c.fail("random_from_number", "from and random_from_number are mutually exclusive")
     elif not has_from and body.get("random_from_number") is not True:
@@ -496,7 +496,7 @@ def validate_talk(body: dict[str, Any]) -> Invalid:
         c.fail("text", "Must be at most 1500 characters")
     c.string("language", max_length=20)
     c.integer("style", 0, 100)
-    c.bool("premium")
+    c.boolean("premium")
     c.integer("loop", 0, 100)
     c.number("level", -1, 1, strings=True)
     c.string("voice_name")
