@@ -134,6 +134,7 @@ class Api:
         r("POST", "/_sandbox/calls/{uuid}/script", self.control_run_script)
         r("GET", "/_sandbox/clock", self.get_clock)
         r("POST", "/_sandbox/clock", self.set_clock)
+        r("POST", "/_sandbox/reset", self.reset)
         r("GET", "/_sandbox/limits", self.get_limits)
         r("PUT", "/_sandbox/limits", self.set_limits)
 
@@ -917,6 +918,33 @@ class Api:
             raise bad_request(errors)
         self.network.clock.set_speed(float(body["speed"]))
         return Response(200, {"speed": self.network.clock.speed})
+
+    async def reset(self, request: Request) -> Response:
+        """POST /_sandbox/reset: hang up live calls, forget call records and scripts (``{"all": true}``:
+        applications and numbers too). For test suites sharing one sandbox."""
+        self.require_basic(request)
+        body = request.json_object() if request.body else {}
+        everything = body.get("all") is True
+        network = self.network
+        live = [leg for leg in network.legs.values() if leg.is_live]
+        for leg in live:
+            await leg.end(by="platform")
+        network.flush()
+        network.legs.clear()
+        network.records.clear()
+        network.dirty.clear()
+        network.store.db.execute("DELETE FROM legs")
+        for key in list(network.parties):
+            network.store.kv_delete("party:" + key)
+        network.parties.clear()
+        if everything:
+            for app_id in list(network.apps):
+                network.store.delete_application(app_id)
+            for msisdn in list(network.numbers):
+                network.store.delete_number(msisdn)
+            network.apps.clear()
+            network.numbers.clear()
+        return Response(200, {"hung_up": len(live), "applications": len(network.apps), "numbers": len(network.numbers)})
 
     async def get_limits(self, request: Request) -> Response:
         self.require_basic(request)

@@ -289,6 +289,10 @@ class SandboxServer:
         """The party on a live leg does ``script`` now (press keys, speak, hang up)."""
         self.request("POST", f"/_sandbox/calls/{uuid}/script", json={"script": script}, expect=202)
 
+    def reset(self, *, everything: bool = False) -> None:
+        """Hang up live calls and forget calls and scripts (``everything``: applications and numbers too)."""
+        self.request("POST", "/_sandbox/reset", json={"all": everything}, expect=200)
+
     def set_speed(self, speed: float) -> None:
         self.request("POST", "/_sandbox/clock", json={"speed": speed}, expect=200)
 

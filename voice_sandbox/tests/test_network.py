@@ -338,3 +338,23 @@ def test_finished_legs_become_records_and_still_answer(setup: Setup) -> None:
     assert setup.voice.request("GET", f"/v1/calls/{call['uuid']}").json()["status"] == "completed"
     hangup = setup.voice.request("PUT", f"/v1/calls/{call['uuid']}", json={"action": "hangup"})
     assert (hangup.status_code, hangup.json()["detail"]) == (400, "Call is not in progress")
+
+
+def test_reset_hangs_up_and_forgets_calls_and_scripts(tmp_path: Path, receiver: WebhookReceiver) -> None:
+    with SandboxServer(speed=20, data_dir=tmp_path, cps=100, rps=100) as server:
+        setup = Setup(server, receiver)
+        server.set_phone("447700900777", on_ring="answer")
+        call = setup.outbound("447700900777", [{"action": "talk", "text": "Long", "loop": 0}])
+        server.wait_for_status(call["uuid"], "answered")
+        response = server.request("POST", "/_sandbox/reset", json={}, expect=200)
+        assert response.json() == {"hung_up": 1, "applications": 1, "numbers": 1}
+        receiver.wait_status(call["uuid"], "completed")
+        assert server.calls() == []
+        assert server.request("GET", "/_sandbox/phones").json() == {"phones": {}}
+        assert setup.voice.request("GET", f"/v1/calls/{call['uuid']}").status_code == 404
+        server.reset(everything=True)
+        assert server.request("GET", "/v2/applications").json()["total_items"] == 0
+        assert server.request("GET", "/account/numbers").json() == {"count": 0, "numbers": []}
+    with SandboxServer(speed=20, data_dir=tmp_path) as again:
+        assert again.calls() == []
+        assert again.request("GET", "/v2/applications").json()["total_items"] == 0
