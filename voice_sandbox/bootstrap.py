@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,20 @@ class SandboxApplication:
 
 class BootstrapError(RuntimeError):
     """The sandbox answered something unexpected."""
+
+
+def wait_for_sandbox(base_url: str, *, timeout: float = 20.0, verify: Any = True) -> None:
+    """Block until ``GET /_sandbox/health`` answers (a sandbox process was just started)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base_url}/_sandbox/health", timeout=1, verify=verify, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise BootstrapError(f"no sandbox answered at {base_url} within {timeout:g} s")
+        time.sleep(0.1)
 
 
 def ensure_application(

@@ -287,10 +287,13 @@ def test_v2_calls_beta_answers_202_and_places_the_call(setup: Setup) -> None:
 
 
 def test_ensure_application_is_idempotent_and_survives_a_lost_sandbox(tmp_path: Path) -> None:
-    from voice_sandbox.bootstrap import ensure_application
+    from voice_sandbox.bootstrap import BootstrapError, ensure_application, wait_for_sandbox
 
     keys = tmp_path / "keys"
+    with pytest.raises(BootstrapError):
+        wait_for_sandbox(f"http://127.0.0.1:{free_port()}", timeout=0.3)
     with SandboxServer(speed=20, data_dir=tmp_path / "data") as server:
+        wait_for_sandbox(server.url)
         options = {
             "base_url": server.url,
             "api_key": server.api_key,
