@@ -371,12 +371,14 @@ class Api:
         action = body["action"]
         if action == "hangup":
             await leg.end(by="platform")
-        elif action in ("mute", "unmute"):
-            leg.muted = action == "mute"
+        elif action in ("mute", "unmute", "earmuff", "unearmuff"):
+            if action in ("mute", "unmute"):
+                leg.muted = action == "mute"
+            else:
+                leg.earmuffed = action == "earmuff"
             leg.touch()
-        elif action in ("earmuff", "unearmuff"):
-            leg.earmuffed = action == "earmuff"
-            leg.touch()
+            if leg.conversation is not None:
+                self.network.media.conversation_changed(leg.conversation)
         else:
             if not leg.answered.is_set():
                 raise bad_request([("uuid", "The call is not answered")], "Call is not in an answered state")

@@ -178,6 +178,7 @@ class Conversation:
         if self.started:
             return
         self.started = True
+        self.network.media.conversation_changed(self)
         for member in self.members.values():
             if member.hold_task is not None:
                 member.hold_task.cancel()
@@ -190,6 +191,7 @@ class Conversation:
         if member is None:
             return
         member.left.set()
+        self.network.media.conversation_changed(self)
         if member.hold_task is not None:
             member.hold_task.cancel()
         if self.ended:
@@ -650,6 +652,7 @@ class Leg:
                 sip_code=self.sip_code or 200,
             )
         self.ended_mono = self.network.clock.monotonic()
+        self.network.media.leg_ended(self)
         self.ended.set()
         self.touch()
 
@@ -707,6 +710,7 @@ class Leg:
         conversation.members[self.uuid] = member
         for other in conversation.members.values():
             other.leg.touch()  # wakes scripts waiting for someone to join (wait_for: conversation)
+        self.network.media.conversation_changed(conversation)
         if member.start_on_enter:
             conversation.start()
         elif not conversation.started:

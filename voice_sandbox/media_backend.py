@@ -27,7 +27,7 @@ import httpx
 from voice_sandbox.clock import Clock
 
 if TYPE_CHECKING:
-    from voice_sandbox.engine import Leg
+    from voice_sandbox.engine import Conversation, Leg
 
 logger = logging.getLogger("voice_sandbox.media")
 
@@ -117,6 +117,13 @@ class MediaBackend:
 
     def beep(self, leg: Leg) -> None:
         leg.hear({"type": "beep"})
+
+    # -- topology (part 2 reconfigures its mixer here) ----------------------------------------------------
+    def conversation_changed(self, conversation: Conversation) -> None:
+        """Members joined or left, or mute/earmuff/canHear/canSpeak changed (``Conversation.hears`` is the rule)."""
+
+    def leg_ended(self, leg: Leg) -> None:
+        """The leg hung up: release its audio state."""
 
     # -- things the far end of a leg does -------------------------------------------------------------------
     async def speech_from(self, leg: Leg, text: str) -> float:

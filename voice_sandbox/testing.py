@@ -90,7 +90,8 @@ class SandboxServer:
     Arguments: ``speed`` (simulated-time factor), ``tls`` (serve HTTPS with a trustme CA; ``ca_path`` is
     the CA bundle for clients), ``data_dir`` (persist to ``<data_dir>/sandbox.sqlite3``; default: in memory),
     ``cps``/``rps`` (Voice API limits; default Vonage's 3 and 15), ``ring_seconds`` (one ring, simulated),
-    ``api_key``/``api_secret``/``signature_secret`` (account credentials).
+    ``api_key``/``api_secret``/``signature_secret`` (account credentials), ``media_factory`` (a callable
+    ``network -> MediaBackend`` to plug another media implementation in).
     """
 
     def __init__(
@@ -106,6 +107,7 @@ class SandboxServer:
         api_secret: str = "sandbox-secret",  # noqa: S107 - test credentials
         signature_secret: str = "sandbox-signature-secret-0123456789abcdef",  # noqa: S107
         port: int | None = None,
+        media_factory: Any = None,
     ) -> None:
         self.port = port or free_port()
         self.tls = tls
@@ -138,7 +140,7 @@ class SandboxServer:
             ca.cert_pem.write_to_path(self.ca_path)
             certfile = str(Path(self._tmp.name) / "server.pem")
             cert.private_key_and_cert_chain_pem.write_to_path(certfile)
-        self.app = Sandbox(self.config)
+        self.app = Sandbox(self.config, media_factory=media_factory)
         self.server = uvicorn.Server(
             uvicorn.Config(
                 self.app,

@@ -361,3 +361,44 @@ def test_reset_hangs_up_and_forgets_calls_and_scripts(tmp_path: Path, receiver: 
     with SandboxServer(speed=20, data_dir=tmp_path) as again:
         assert again.calls() == []
         assert again.request("GET", "/v2/applications").json()["total_items"] == 0
+
+
+def test_a_media_backend_plugged_in_sees_every_sound_and_topology_change(receiver: WebhookReceiver) -> None:
+    from voice_sandbox.engine import Conversation, Leg, Network
+    from voice_sandbox.media_backend import MediaBackend
+
+    seen: list[tuple[str, str]] = []
+
+    class Recording(MediaBackend):
+        async def talk(self, leg: Leg, *, text: str, language: str, style: int, level: float, loop: int) -> None:
+            seen.append(("talk", text))
+            await super().talk(leg, text=text, language=language, style=style, level=level, loop=loop)
+
+        def conversation_changed(self, conversation: Conversation) -> None:
+            seen.append(("conversation", f"{conversation.name}:{len(conversation.members)}"))
+
+        def leg_ended(self, leg: Leg) -> None:
+            seen.append(("ended", leg.direction))
+
+    def factory(network: Network) -> MediaBackend:
+        return Recording(network.clock, network.webhooks.client)
+
+    with SandboxServer(speed=20, media_factory=factory) as server:
+        setup = Setup(server, receiver)
+        receiver.replies["/answer"] = Reply(
+            body=[{"action": "talk", "text": "Plugged"}, {"action": "conversation", "name": "p"}]
+        )
+        call = server.place_inbound(from_="447700900901", to=setup.number)
+        server.wait_until(call["uuid"], lambda leg: (leg.get("conversation") or {}).get("name") == "p")
+        assert setup.voice.request("PUT", f"/v1/calls/{call['uuid']}", json={"action": "mute"}).status_code == 204
+        assert setup.voice.request("PUT", f"/v1/calls/{call['uuid']}", json={"action": "hangup"}).status_code == 204
+        receiver.wait_status(call["uuid"], "completed")
+    assert seen == [
+        ("talk", "Plugged"),
+        ("conversation", "None:0"),  # the call's own conversation, left for "p"
+        ("conversation", "p:1"),  # joined
+        ("conversation", "p:1"),  # started (startOnEnter)
+        ("conversation", "p:1"),  # muted
+        ("conversation", "p:0"),  # hung up
+        ("ended", "inbound"),
+    ]
