@@ -238,6 +238,7 @@ def command(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
             process.wait()
 
 
+@pytest.mark.slow
 def test_manage_py_sandbox_serves_and_prints_the_credentials(command: tuple[subprocess.Popen[str], int]) -> None:
     process, port = command
     deadline = time.monotonic() + 30
