@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -14,6 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from contactcenter import realtime  # noqa: E402
 from contactcenter.routing import websocket_urlpatterns  # noqa: E402
 
 if settings.EMBEDDED:
@@ -21,9 +23,15 @@ if settings.EMBEDDED:
 
     embedded.start_scheduler()
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The router, after noting the server's event loop for realtime pushes."""
+    realtime.register_server_loop()
+    await router(scope, receive, send)
