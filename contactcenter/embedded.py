@@ -65,6 +65,8 @@ def submit(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: di
 def _schedule_loop() -> None:
     from contactcenter.celery import app
 
+    # Task modules are discovered lazily; load them before the first tick names a task.
+    app.loader.import_default_modules()
     entries = {name: dict(entry) for name, entry in app.conf.beat_schedule.items()}
     last_run: dict[str, datetime] = {}
     # Fire every entry once at start-up, as beat does for a fresh schedule.
