@@ -34,9 +34,10 @@ system-deps: ## Install the Debian packages the tests need (as root), or say whi
 	@bash scripts/system-deps.sh
 
 .PHONY: lint
-lint: $(VENV)/.dev ## Ruff lint and format check
+lint: $(VENV)/.dev ## Ruff lint and format check, mypy (strict) on the typed core
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(VENV)/bin/mypy
 
 .PHONY: format
 format: $(VENV)/.dev ## Apply ruff's fixes and formatting

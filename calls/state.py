@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -79,14 +79,12 @@ def _time(payload: dict[str, Any], name: str) -> datetime | None:
     if not isinstance(value, str):
         raise EventError(f"'{name}' must be an ISO 8601 date-time string.")
     try:
-        parsed = parse_datetime(value.replace(" ", "T", 1) if "T" not in value else value)
+        parsed: datetime | None = parse_datetime(value.replace(" ", "T", 1) if "T" not in value else value)
     except ValueError:
         parsed = None
     if parsed is None:
         raise EventError(f"'{name}' is not an ISO 8601 date-time: {value[:40]!r}.")
     if parsed.tzinfo is None:
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
@@ -202,8 +200,9 @@ def _endpoint_text(payload: dict[str, Any], name: str) -> str:
     value = payload.get(name)
     if isinstance(value, dict):
         for key in ("number", "uri", "user", "extension"):
-            if isinstance(value.get(key), str):
-                return value[key][:MAX_STRING]
+            text = value.get(key)
+            if isinstance(text, str):
+                return text[:MAX_STRING]
         return ""
     return _string(payload, name)
 

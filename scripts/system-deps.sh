@@ -8,10 +8,6 @@ command -v chromium >/dev/null 2>&1 || needed+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || needed+=(docker-compose)
 [ -n "${EXTRA_DEBIAN_PACKAGES:-}" ] && needed+=(${EXTRA_DEBIAN_PACKAGES})
 
-for pkg in espeak-ng; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || needed+=("$pkg")
-done
-
 [ ${#needed[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
