@@ -40,6 +40,10 @@ CALL_FIELDS = (
 )
 
 
+LEG_EVENT_KINDS = frozenset({"status", "machine", "input", "recording", "transfer", "other"})
+INTERACTION_FIELDS = frozenset({"started_at", "completed_at", "direction", "from_number", "to_number"})
+
+
 @dataclass(frozen=True)
 class IngestResult:
     duplicate: bool
@@ -47,7 +51,7 @@ class IngestResult:
     changed: tuple[str, ...] = ()
 
 
-def _insert_event(event: state.ParsedEvent) -> int | None:
+def _insert_event(event: state.ParsedEvent, call_id: int | None = None) -> int | None:
     """INSERT the raw event unless its dedupe key is known; the new id, or None for a duplicate.
 
     One statement instead of get_or_create: no race between the check and the insert, and no
@@ -55,8 +59,8 @@ def _insert_event(event: state.ParsedEvent) -> int | None:
     """
     table = CallEvent._meta.db_table
     sql = (
-        f"INSERT INTO {table} (dedupe_key, kind, status, uuid, conversation_uuid, timestamp, payload, received_at) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+        f"INSERT INTO {table} (dedupe_key, kind, status, uuid, conversation_uuid, timestamp, payload, received_at, "  # noqa: S608
+        "call_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
     )
     payload_field = CallEvent._meta.get_field("payload")
     params = [
@@ -68,6 +72,7 @@ def _insert_event(event: state.ParsedEvent) -> int | None:
         event.timestamp,
         payload_field.get_db_prep_value(event.payload, connection),
         timezone.now(),
+        call_id,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -103,7 +108,7 @@ def _lock_or_create_call(
     Two events for a new leg can arrive at once; the unique uuid makes one insert win and the
     other fall back to locking the winner's row.
     """
-    call = Call.objects.select_for_update().filter(uuid=uuid).first()
+    call = Call.objects.select_for_update(of=("self",)).select_related("interaction").filter(uuid=uuid).first()
     if call is not None:
         return call, False
     try:
@@ -121,7 +126,7 @@ def _lock_or_create_call(
             )
         return call, True
     except IntegrityError:
-        return Call.objects.select_for_update().get(uuid=uuid), False
+        return Call.objects.select_for_update(of=("self",)).select_related("interaction").get(uuid=uuid), False
 
 
 def call_payload(call: Call) -> dict[str, Any]:
@@ -178,11 +183,11 @@ def call_event_ingest(*, event: state.ParsedEvent) -> IngestResult:
     to the call's, the agent's and the supervisors' groups when the leg's state changed.
     """
     with transaction.atomic():
-        event_id = _insert_event(event)
-        if event_id is None:
-            return IngestResult(duplicate=True, call_id=None)
-        if not event.uuid or event.kind not in ("status", "machine", "input", "recording", "transfer", "other"):
-            return IngestResult(duplicate=False, call_id=None)
+        if not event.uuid or event.kind not in LEG_EVENT_KINDS:
+            duplicate = _insert_event(event) is None
+            return IngestResult(duplicate=duplicate, call_id=None)
+        # Lock (or create) the leg first, so the event row is written once, already linked; a
+        # duplicate only costs the lock, which the rollback-free early return releases at commit.
         call, created = _lock_or_create_call(
             uuid=event.uuid,
             conversation_uuid=event.conversation_uuid,
@@ -190,14 +195,16 @@ def call_event_ingest(*, event: state.ParsedEvent) -> IngestResult:
             from_number=event.fields.get("from_number", ""),
             to_number=event.fields.get("to_number", ""),
         )
-        CallEvent.objects.filter(pk=event_id).update(call=call)
+        if _insert_event(event, call.pk) is None:
+            return IngestResult(duplicate=True, call_id=call.pk)
         current = {name: getattr(call, name) for name in CALL_FIELDS}
         changes = state.merge(current, event) if event.kind in ("status", "machine") else {}
         if changes:
             for name, value in changes.items():
                 setattr(call, name, value)
             call.save(update_fields=[*changes, "updated_at"])
-            _update_interaction(call)
+            if INTERACTION_FIELDS & changes.keys():
+                _update_interaction(call)
         if created or {"status", "outcome", "machine_detection"} & changes.keys():
             name = call.machine_detection if "machine_detection" in changes else call.status
             _push_call(call, f"call.{name}")
@@ -228,9 +235,7 @@ def call_answer_record(
             from_number=from_number,
             to_number=to_number,
         )
-        event_id = _insert_event(event)
-        if event_id is not None:
-            CallEvent.objects.filter(pk=event_id).update(call=call)
+        _insert_event(event, call.pk)
         updates = {}
         if endpoint_type and not call.endpoint_type:
             updates["endpoint_type"] = endpoint_type[:20]
