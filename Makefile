@@ -53,8 +53,14 @@ compose-check: system-deps ## Validate docker-compose.yml
 	docker-compose -f docker-compose.yml config -q
 	@echo "docker-compose.yml is valid"
 
+.PHONY: js-test
+js-test: ## JavaScript unit tests of the pages' logic modules (node --test)
+	@if command -v node >/dev/null 2>&1; then \
+		node --test $$(find static voice_sandbox -name '*.test.mjs' -not -path '*/node_modules/*'); \
+	else echo "node is not installed: JavaScript unit tests skipped"; fi
+
 .PHONY: test
-test: $(VENV)/.dev system-deps lint migrations-check compose-check ## Lint, migrations check, compose check and the whole suite on PostgreSQL + Redis
+test: $(VENV)/.dev system-deps lint migrations-check compose-check js-test ## Lint, checks, JS tests and the whole suite on PostgreSQL + Redis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: bench
