@@ -40,6 +40,7 @@ CALL_FIELDS = (
 )
 
 
+FINAL_STATUSES = ("completed", "rejected")
 LEG_EVENT_KINDS = frozenset({"status", "machine", "input", "recording", "transfer", "other"})
 INTERACTION_FIELDS = frozenset({"started_at", "completed_at", "direction", "from_number", "to_number"})
 
@@ -276,6 +277,33 @@ def call_register_outbound(
             call.save(update_fields=["answer_ncco", "agent", "updated_at"])
             _push_call(call, "call.started")
     return call
+
+
+def call_reconcile(*, remote: dict[str, Any]) -> IngestResult:
+    """Apply a leg as ``GET /v1/calls/{uuid}`` reports it, as if its status event had arrived.
+
+    The synthesized event has a stable body (so a second reconciliation is a duplicate) and goes
+    through ``call_event_ingest``, so it merges with real webhooks in any order.
+    """
+    status = remote.get("status")
+    if status not in state.CALL_STATUSES or not remote.get("uuid"):
+        return IngestResult(duplicate=True, call_id=None)
+    endpoint = remote.get("to") if isinstance(remote.get("to"), dict) else {}
+    caller = remote.get("from") if isinstance(remote.get("from"), dict) else {}
+    payload: dict[str, Any] = {
+        "uuid": remote["uuid"],
+        "conversation_uuid": remote.get("conversation_uuid", ""),
+        "status": status,
+        "direction": remote.get("direction", ""),
+        "to": endpoint,
+        "from": caller,
+        "timestamp": remote.get("end_time") or remote.get("start_time"),
+        "reconciled": True,
+    }
+    for name in ("start_time", "end_time", "duration", "rate", "price", "network"):
+        if remote.get(name) not in (None, ""):
+            payload[name] = remote[name]
+    return call_event_ingest(event=state.parse_event(payload))
 
 
 LIVE_ACTIONS = ("hangup", "mute", "unmute", "earmuff", "unearmuff", "transfer")

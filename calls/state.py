@@ -264,7 +264,10 @@ def _merge_status(new: dict[str, Any], event: ParsedEvent) -> None:
         if status == "rejected":  # terminal: no completed follows a rejection
             new["completed_at"] = _latest(new.get("completed_at"), at)
     elif status == "completed":
-        if not new.get("outcome"):
+        # Billed seconds mean the leg was answered, even when its answered event never came.
+        if (fields.get("duration") or 0) > 0 and new.get("outcome") in ("", None, "ended_unanswered"):
+            new["outcome"] = "answered"
+        elif not new.get("outcome"):
             new["outcome"] = "ended_unanswered"
         new["completed_at"] = _latest(new.get("completed_at"), fields.get("end_time") or at)
         new["started_at"] = _earliest(new.get("started_at"), fields.get("start_time"))

@@ -37,4 +37,5 @@ app.autodiscover_tasks()
 # Every periodic task of the product, in one list (beat in scaled mode, a thread when embedded).
 app.conf.beat_schedule = {
     "system-heartbeat": {"task": "system.heartbeat", "schedule": timedelta(seconds=15)},
+    "calls-reconcile": {"task": "calls.reconcile", "schedule": timedelta(minutes=5)},
 }
