@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from voice_sandbox.audio_backend import default_media
 from voice_sandbox.clock import Clock, iso, iso_now
 from voice_sandbox.config import SandboxConfig
 from voice_sandbox.media_backend import MediaBackend, WebsocketLink
@@ -243,6 +244,7 @@ class Recording:
         self.started_mono = network.clock.monotonic()
         self.done = asyncio.Event()
         self.finished = False
+        network.media.recording_started(self)
 
     async def finish(self) -> None:
         """Stop, store the file and send the record webhook (once)."""
@@ -255,7 +257,9 @@ class Recording:
         channels = int(self.options.get("channels") or (2 if self.options.get("split") else 1))
         fmt = str(self.options.get("format") or "mp3")
         app_id = self.owner.app.id if self.owner else (self.conversation.app_id if self.conversation else "")
-        data, content_type = await self.network.media.recording_bytes(seconds=simulated, channels=channels, fmt=fmt)
+        data, content_type = await self.network.media.recording_bytes(
+            seconds=simulated, channels=channels, fmt=fmt, recording=self
+        )
         url = self.network.save_recording(self.file_id, app_id, data, content_type)
         conversation_uuid = self.conversation.uuid if self.conversation else self.owner.conversation_uuid  # type: ignore[union-attr]
         payload = {
@@ -658,19 +662,13 @@ class Leg:
 
     # -- what the far end does -----------------------------------------
     async def press_dtmf(self, digits: str) -> None:
-        """The party on this leg presses keys (one digit every 0.1 simulated s, ``p`` = 0.5 s pause)."""
-        for digit in digits:
-            if not self.is_live:
-                return
-            if digit == "p":
-                await self.network.clock.sleep(0.5)
-                continue
-            self.key(digit)
-            await self.network.clock.sleep(0.1)
+        """The party on this leg presses keys (``p`` = 0.5 s pause): out-of-band and/or as tones (media's choice)."""
+        await self.network.media.party_dtmf(self, digits)
 
     def key(self, digit: str) -> None:
         """One key press: to the running input, the async listeners, a record's endOnKey, or the room."""
         consumed = False
+        self.network.media.key_pressed(self, digit)
         if self.input_session is not None and "dtmf" in self.input_session.kinds:
             self.input_session.put("dtmf", digit)
             consumed = True
@@ -771,7 +769,7 @@ class Network:
         self.store = store
         self.webhooks = webhooks
         self.clock = Clock(config.speed)
-        self.media = media or MediaBackend(self.clock, webhooks.client)
+        self.media = media or default_media(self)
         self.media.clock = self.clock
         self.interpreter = Interpreter(self)
         self.limiter = RateLimiter(config.cps, config.rps)
@@ -1282,6 +1280,8 @@ class Interpreter:
 
         if "speech" not in kinds:
             return no_speech, await collect_digits(None)
+        if self.network.media.real_audio:
+            return await self._listen(leg, session, speech_opts, kinds, collect_digits)
         while True:
             item = await self._next(session, start_timeout)
             if item is None:
@@ -1311,6 +1311,63 @@ class Interpreter:
                 seconds=min(seconds, max_duration), channels=1, fmt="wav"
             )
             speech["recording_url"] = self.network.save_recording(new_uuid(), leg.app.id, data, content_type)
+        return speech, no_dtmf
+
+    async def _listen(
+        self,
+        leg: Leg,
+        session: InputSession,
+        speech_opts: dict[str, Any],
+        kinds: list[str],
+        collect_digits: Any,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Speech input from the leg's real audio: VAD end-pointing, then ASR (a key press overrides speech)."""
+        from voice_sandbox.audio_backend import AudioMediaBackend
+        from voice_sandbox.media.asr import AsrError, check_language
+        from voice_sandbox.media.vad import EndpointConfig, EndReason
+
+        media = self.network.media
+        assert isinstance(media, AudioMediaBackend)
+        language = str(speech_opts.get("language") or "en-US")
+        no_dtmf: dict[str, Any] = {"digits": None, "timed_out": False}
+        try:
+            check_language(language)
+        except AsrError as error:
+            return {"error": str(error), "results": []}, no_dtmf
+        config = EndpointConfig(
+            end_on_silence=float(speech_opts.get("endOnSilence", 2.0)),
+            start_timeout=float(speech_opts.get("startTimeout", 10)),
+            max_duration=float(speech_opts.get("maxDuration", 60)),
+        )
+        capture = await media.capture(leg, config)
+        try:
+            while True:
+                if not session.items:
+                    session.ready.clear()
+                    waiter = asyncio.ensure_future(session.ready.wait())
+                    await asyncio.wait({capture.done, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                if capture.done.done():
+                    break
+                kind, value, _ = session.items.popleft() if session.items else ("", "", 0.0)
+                if kind == "dtmf" and "dtmf" in kinds:
+                    return {"error": "Speech overridden by DTMF", "results": []}, await collect_digits(value)
+        finally:
+            if not capture.done.done():
+                capture.done.cancel()
+        reason = capture.done.result()
+        if reason == EndReason.START_TIMEOUT:
+            timed_out = {"digits": "", "timed_out": True} if "dtmf" in kinds else no_dtmf
+            return {"timeout_reason": "start_timeout", "results": []}, timed_out
+        audio = capture.audio()
+        results = await media.recognise_audio(audio, language=language, context=list(speech_opts.get("context") or []))
+        speech: dict[str, Any] = {
+            "timeout_reason": "max_duration" if reason == EndReason.MAX_DURATION else "end_on_silence_timeout",
+            "results": results,
+        }
+        if speech_opts.get("saveAudio"):
+            data = await media.encode(audio, "wav")
+            speech["recording_url"] = self.network.save_recording(new_uuid(), leg.app.id, data, "audio/wav")
         return speech, no_dtmf
 
     # -- record -----------------------------------------
@@ -1343,8 +1400,15 @@ class Interpreter:
         relays = [asyncio.ensure_future(relay(event)) for event in waiters]
         limit = time_out
         if "endOnSilence" in action:
-            # Part 1 has no audio: a leg is silent unless its party speaks, so silence ends it early.
-            limit = min(limit, float(action["endOnSilence"]))
+            # The media's voice activity detector (part 1: no audio, the leg is silent) ends it on silence.
+            silence = asyncio.Event()
+
+            async def on_silence() -> None:
+                await self.network.media.until_silence(leg, float(action["endOnSilence"]))
+                silence.set()
+
+            relays.append(asyncio.ensure_future(on_silence()))
+            relays.append(asyncio.ensure_future(relay(silence)))
         try:
             await self.network.clock.wait_for(stop, limit)
         finally:

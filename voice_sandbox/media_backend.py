@@ -27,7 +27,7 @@ import httpx
 from voice_sandbox.clock import Clock
 
 if TYPE_CHECKING:
-    from voice_sandbox.engine import Conversation, Leg
+    from voice_sandbox.engine import Conversation, Leg, Recording
 
 logger = logging.getLogger("voice_sandbox.media")
 
@@ -84,6 +84,9 @@ class WebsocketLink:
 class MediaBackend:
     """Part-1 media: durations are estimated, nothing is synthesised; see the module docstring."""
 
+    #: Whether speech input and record ``endOnSilence`` listen to real audio (``AudioMediaBackend``).
+    real_audio = False
+
     def __init__(self, clock: Clock, http: httpx.AsyncClient) -> None:
         self.clock = clock
         self.http = http
@@ -130,6 +133,24 @@ class MediaBackend:
         """The party on ``leg`` says ``text``; returns its duration in simulated seconds."""
         return speech_seconds(text)
 
+    async def party_dtmf(self, leg: Leg, digits: str) -> None:
+        """The party on ``leg`` presses keys: out-of-band, one digit every 0.1 s (``p`` = 0.5 s pause)."""
+        for digit in digits:
+            if not leg.is_live:
+                return
+            if digit == "p":
+                await self.clock.sleep(0.5)
+                continue
+            leg.key(digit)
+            await self.clock.sleep(0.1)
+
+    def key_pressed(self, leg: Leg, digit: str, duration_ms: int = 100) -> None:
+        """A key was pressed on ``leg`` (part 2 tells websocket legs in its conversation)."""
+
+    async def until_silence(self, leg: Leg, seconds: float) -> None:
+        """Return after ``seconds`` of silence from ``leg``'s party (part 1: no audio, the leg is silent)."""
+        await self.clock.sleep(seconds)
+
     def recognise(self, leg: Leg, text: str, *, language: str, context: list[str]) -> list[dict[str, Any]]:
         """Speech recognition results for what the party said (part 1 hears it perfectly)."""
         return [{"text": text, "confidence": 0.95}]
@@ -158,7 +179,12 @@ class MediaBackend:
             count += 1
 
     # -- recordings ----------------------------------------------------------------------------------------
-    async def recording_bytes(self, *, seconds: float, channels: int, fmt: str) -> tuple[bytes, str]:
+    def recording_started(self, recording: Recording) -> None:
+        """A record action or conversation recording began (part 2 starts capturing its frames)."""
+
+    async def recording_bytes(
+        self, *, seconds: float, channels: int, fmt: str, recording: Recording | None = None
+    ) -> tuple[bytes, str]:
         """Audio of a finished recording and its content type (part 1: WAV silence of the right length)."""
         return silent_wav(seconds, channels), "audio/wav"
 
