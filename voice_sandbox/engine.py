@@ -19,6 +19,7 @@ import logging
 import random
 import uuid as uuidlib
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -776,6 +777,9 @@ class Network:
         self.apps: dict[str, Application] = {}
         self.numbers: dict[str, dict[str, Any]] = {}
         self.parties: dict[str, dict[str, Any]] = {}
+        #: Parties a person answers live (the browser phone): party key -> ``async (leg, timeout) -> outcome``,
+        #: used by ``ring`` instead of the scripted behaviour while registered.
+        self.answerers: dict[str, Callable[[Leg, float], Awaitable[tuple[str, dict[str, Any]]]]] = {}
         self.legs: dict[str, Leg] = {}
         self.records: dict[str, dict[str, Any]] = {}
         self.conversations: dict[str, Conversation] = {}
@@ -942,6 +946,9 @@ class Network:
         leg.emit("started")
         if leg.to.get("type") == "websocket":
             return await self._connect_websocket(leg)
+        answerer = self.answerers.get(party_key(leg.to))
+        if answerer is not None:
+            return await answerer(leg, timeout)
         behaviour = leg.behaviour
         on_ring = behaviour.get("on_ring", "answer")
         rings = max(0, int(behaviour.get("rings", 1) or 0))
