@@ -17,6 +17,7 @@ from voice_sandbox.config import SandboxConfig
 from voice_sandbox.engine import Network
 from voice_sandbox.http import ApiError, Request, Response, error_response, read_body, send_response
 from voice_sandbox.media_backend import MediaBackend
+from voice_sandbox.phone import Phone
 from voice_sandbox.store import Store
 from voice_sandbox.webhooks import WebhookClient
 
@@ -41,6 +42,7 @@ class Sandbox:
         self.media_factory = media_factory
         self.network: Network | None = None
         self.api: Api | None = None
+        self.phone: Phone | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._webhooks: WebhookClient | None = None
         self._store: Store | None = None
@@ -53,6 +55,8 @@ class Sandbox:
             network.media = self.media_factory(network)
         self.network = network
         self.api = Api(network)
+        self.phone = Phone(network, self.config)
+        self.phone.install(self.api.router)
         self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
 
     async def shutdown(self) -> None:
@@ -87,10 +91,14 @@ class Sandbox:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             return
         if self.api is None:
             await self.startup()  # served without lifespan (lifespan="off"): start lazily
+        if scope["type"] == "websocket":
+            assert self.phone is not None
+            await self.phone.websocket(scope, receive, send)  # the browser phone is the only websocket
+            return
         assert self.api is not None
         try:
             body = await read_body(receive)
