@@ -24,7 +24,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +76,8 @@ RING_TONE = np.concatenate(
     ]
 )
 RETENTION_DAYS = 30.0
+#: The clock waits for audio being prepared at most this long (wall seconds) before it moves on regardless.
+MAX_HOLD_SECONDS = 0.5
 SILENCE = np.zeros(FRAME_SAMPLES, dtype=np.int16)
 _RATE_RE = re.compile(r"rate=(\d+)")
 
@@ -129,14 +131,24 @@ class Capture:
             self.done.set_result(reason)
 
     def audio(self) -> npt.NDArray[np.int16]:
-        """The utterance: from shortly before speech started to the last loud frame (plus 300 ms)."""
+        """The utterance, trimmed: 100 ms before speech started to 100 ms after the last loud frame.
+
+        PocketSphinx is sensitive to the silence around the words (on the 20 test phrases: 99 % word accuracy
+        with ~100 ms of leading silence, 95 % with none, 88 % with 300 ms); when the caller spoke at once,
+        the missing lead-in is padded with silence.
+        """
         if not self.frames:
             return np.zeros(0, dtype=np.int16)
-        ep = self.endpointer
-        start = max(0, (ep.speech_started_ms or 0) // FRAME_MS - 15)
-        end = (
-            len(self.frames) if ep.last_speech_ms is None else min(len(self.frames), ep.last_speech_ms // FRAME_MS + 15)
-        )
+        # Onset and end from the frames' levels, not the VAD's state: the VAD takes its first frame as the
+        # noise floor, so a caller who speaks at once is detected late and would lose the first word.
+        loud = np.flatnonzero(frame_dbfs(np.stack(self.frames)) >= self.endpointer.vad.config.threshold_dbfs)
+        if loud.size == 0:
+            return np.zeros(0, dtype=np.int16)
+        first = int(loud[0]) - 5
+        start = max(0, first)
+        end = min(len(self.frames), int(loud[-1]) + 6)
+        lead = [SILENCE] * (start - first)
+        return np.concatenate(lead + self.frames[start:end])
         return np.concatenate(self.frames[start:end]) if end > start else np.zeros(0, dtype=np.int16)
 
 
@@ -330,6 +342,8 @@ class AudioMediaBackend(MediaBackend):
         self._wake: asyncio.Event | None = None
         self._clips: dict[str, npt.NDArray[np.int16]] = {}
         self.network: Network | None = None
+        self._holds = 0  # audio being prepared (TTS, decoding) that a leg waits for
+        self._held_since: float | None = None
         # figures for the benchmark and diagnostics
         self.ticks = 0
         self.frames = 0
@@ -378,6 +392,12 @@ class AudioMediaBackend(MediaBackend):
                 continue
             now = loop.time()
             speed = self.clock.speed
+            if self._holds and self._held_since is not None and now - self._held_since < MAX_HOLD_SECONDS:
+                # Simulated time stands still while a prompt is synthesised or decoded: host compute is not
+                # part of the call (at speed 20, 50 ms of TTS would otherwise add a second of silence).
+                last = now
+                await asyncio.sleep(MIN_WAKE_SECONDS)
+                continue
             simulated += (now - last) * speed
             last = now
             due = int(simulated / FRAME_SECONDS) - done
@@ -528,11 +548,25 @@ class AudioMediaBackend(MediaBackend):
         await self._play(leg, samples, loop)
 
     async def synthesize(self, text: str, *, language: str, style: int, level: float = 0.0) -> npt.NDArray[np.int16]:
-        """TTS in the worker pool (cached by the synthesizer)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.pool, lambda: tts.synthesize(text, language=language, style=style, level=level)
-        )
+        """TTS in the worker pool (cached by the synthesizer); the media clock holds meanwhile."""
+        return await self._prepare(lambda: tts.synthesize(text, language=language, style=style, level=level))
+
+    async def _prepare(self, job: Callable[[], Any]) -> Any:
+        with self._holding():
+            return await asyncio.get_running_loop().run_in_executor(self.pool, job)
+
+    @contextlib.contextmanager
+    def _holding(self) -> Iterator[None]:
+        """Hold the media clock while audio a leg waits for is prepared (capped at MAX_HOLD_SECONDS)."""
+        if self._holds == 0:
+            self._held_since = asyncio.get_running_loop().time()
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            if self._holds == 0:
+                self._held_since = None
 
     async def stream(self, leg: Leg, *, url: str, level: float, loop: int) -> None:
         """Play an mp3/wav from http(s), ``file://`` or a local path; failures send an error event."""
@@ -553,6 +587,10 @@ class AudioMediaBackend(MediaBackend):
         cached = self._clips.get(url)
         if cached is not None:
             return cached
+        with self._holding():
+            return await self._fetch_clip(url)
+
+    async def _fetch_clip(self, url: str) -> npt.NDArray[np.int16]:
         parsed = urlparse(url)
         if parsed.scheme in ("http", "https"):
             response = await self.http.get(url, timeout=httpx.Timeout(5.0), follow_redirects=True)
