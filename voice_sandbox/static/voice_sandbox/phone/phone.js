@@ -119,6 +119,7 @@ function showCall(message) {
   const state = $("call-state");
   state.dataset.phase = phase;
   state.dataset.status = message.status;
+  state.dataset.uuid = message.uuid;
   const other = message.role === "callee" ? message.from : message.to;
   state.textContent = {
     ringing: message.role === "callee" ? `Incoming call from ${message.from}` : `Calling ${message.to}…`,
