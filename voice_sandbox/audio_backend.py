@@ -67,6 +67,8 @@ LATE_SECONDS = 0.020
 MIN_WAKE_SECONDS = 0.005
 #: Websocket app audio buffered at most (frames; Vonage documents 1024 to 3072).
 WEBSOCKET_BUFFER_FRAMES = 3072
+#: Frames queued before app audio starts playing (60 ms of jitter buffer).
+WEBSOCKET_PREBUFFER_FRAMES = 3
 BEEP = saturate(np.sin(2 * np.pi * 1000 * np.arange(SAMPLE_RATE // 2) / SAMPLE_RATE) * 0.3 * 32767)
 #: Hold music / ringback when the URL cannot be played: a 425 Hz ring cadence (1 s on, 4 s off, level -20 dBFS).
 RING_TONE = np.concatenate(
@@ -200,16 +202,26 @@ class WebsocketAudio:
         # (StreamResampler cannot be built for 16 kHz to 16 kHz; no resampling is needed then.)
         self.out_resampler = StreamResampler(SAMPLE_RATE, rate) if rate != SAMPLE_RATE else None
         self.in_resampler = StreamResampler(rate, SAMPLE_RATE) if rate != SAMPLE_RATE else None
+        self.inbound: deque[npt.NDArray[np.int16] | dict[str, Any]] = deque()
+        self.outbox: asyncio.Queue[bytes | str | None] = asyncio.Queue()
+        self.playing = False
 
     def to_app(self, frame: npt.NDArray[np.int16]) -> bytes:
         return pcm_to_bytes(self.out_resampler.process(frame) if self.out_resampler else frame)
 
     def from_app(self, frame: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
         return self.in_resampler.process(frame) if self.in_resampler else frame
-        self.inbound: deque[npt.NDArray[np.int16] | dict[str, Any]] = deque()
-        self.outbox: asyncio.Queue[bytes | str | None] = asyncio.Queue()
 
     def next_input(self) -> npt.NDArray[np.int16] | None:
+        # A small jitter buffer: after an underrun, playback resumes only once a few frames are queued, so
+        # audio that arrives unevenly is not chopped by silent frames.
+        if not self.playing:
+            if len(self.inbound) < WEBSOCKET_PREBUFFER_FRAMES:
+                return None
+            self.playing = True
+        if not self.inbound:
+            self.playing = False
+            return None
         while self.inbound:
             item = self.inbound.popleft()
             if isinstance(item, dict):
@@ -348,6 +360,7 @@ class AudioMediaBackend(MediaBackend):
         self.ticks = 0
         self.frames = 0
         self.late_frames = 0
+        self.failed_ticks = 0
 
     @classmethod
     def for_network(cls, network: Network, **options: Any) -> AudioMediaBackend:
@@ -407,7 +420,10 @@ class AudioMediaBackend(MediaBackend):
                 try:
                     self.tick()
                 except Exception:
-                    logger.exception("audio tick failed")
+                    # One bad leg must not stop everybody's audio; log the first failures, not every tick.
+                    self.failed_ticks += 1
+                    if self.failed_ticks <= 3 or self.failed_ticks % 1000 == 0:
+                        logger.exception("audio tick failed (%d so far)", self.failed_ticks)
                 if lateness > LATE_SECONDS:
                     self.late_frames += len(self.legs)
             next_due = ((done + 1) * FRAME_SECONDS - simulated) / speed
