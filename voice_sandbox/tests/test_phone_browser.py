@@ -150,3 +150,21 @@ def test_the_browser_phone_as_an_app_user_rings_answers_and_hears_the_caller(
     assert receiver.wait_status(callee, "completed") == ["started", "ringing", "answered", "completed"]
     # The caller's NCCO ends with the connect, so the caller is hung up too.
     assert receiver.wait_status(caller["uuid"], "completed")[-1] == "completed"
+
+
+def test_without_audio_worklets_the_phone_falls_back_to_a_script_processor(
+    live_sandbox: SandboxServer, receiver: WebhookReceiver, browser_page: Any
+) -> None:
+    setup = Setup(live_sandbox, receiver)
+    receiver.replies["/answer"] = Reply(body=[{"action": "talk", "text": "One two three four five.", "loop": 0}])
+    page = browser_page
+    page.add_init_script("delete window.AudioWorkletNode")  # as in browsers without AudioWorklet
+    page.goto(f"{live_sandbox.url}/_sandbox/phone?to={setup.number}")
+    page.wait_for_selector("#link[data-state=open]", timeout=10_000)
+    page.click("#dial")
+    page.wait_for_selector("#call-state[data-phase=connected]", timeout=10_000)
+    page.wait_for_function("window.phoneStats.loudFrames >= 25 && window.phoneStats.framesSent >= 25", timeout=10_000)
+    stats = page.evaluate("window.phoneStats")
+    assert (stats["audio"], stats["errors"]) == ("script-processor", [])
+    page.click("#hangup")
+    page.wait_for_selector("#call-state[data-phase=ended]", timeout=10_000)
