@@ -371,3 +371,36 @@ def test_the_page_hears_the_prompt_and_its_microphone_keys_reach_the_input(
         (received,) = receiver.wait_for(lambda rs: any(r.path == "/input" for r in rs)) and receiver.at("/input")
         assert received.json["dtmf"] == {"digits": "7", "timed_out": False}
         assert received.json["uuid"] == answered["uuid"]
+
+
+def test_a_user_already_on_a_call_is_busy_and_a_caller_who_gives_up_stops_the_ringing(
+    setup: Setup, receiver: WebhookReceiver, page: Page
+) -> None:
+    receiver.replies["/answer"] = Reply(
+        body=[{"action": "connect", "endpoint": [{"type": "app", "user": "agent.phone4"}]}]
+    )
+    page.send({"type": "register", "user": "agent.phone4"})
+    page.expect(lambda m: m["type"] == "registered")
+
+    # The caller hangs up after 1 s (simulated) while the page rings: the ringing stops, the leg is cancelled.
+    setup.sandbox.place_inbound(from_="447700900779", to=setup.number, script=[{"wait": 1}, {"hangup": True}])
+    missed = page.expect(lambda m: m["type"] == "incoming")["uuid"]
+    page.status("ringing")
+    assert page.status("completed")["uuid"] == missed
+    assert receiver.wait_status(missed, "completed") == ["started", "ringing", "cancelled", "completed"]
+    page.send({"type": "answer"})
+    assert page.error()["code"] == "no_incoming_call"
+
+    # While the page is on a call, a second call to its user gets busy (SIP 486).
+    setup.sandbox.place_inbound(from_="447700900781", to=setup.number)
+    first = page.expect(lambda m: m["type"] == "incoming")["uuid"]
+    page.send({"type": "answer"})
+    page.expect(lambda m: m["type"] == "call" and m["uuid"] == first and m["status"] == "answered")
+    second = setup.sandbox.place_inbound(from_="447700900780", to=setup.number)
+    busy = receiver.wait_for(lambda rs: any(r.path == "/event" and r.data.get("status") == "busy" for r in rs)) and [
+        r.data for r in receiver.at("/event") if r.data.get("status") == "busy"
+    ]
+    assert [(b["to"], b["sip_code"]) for b in busy] == [("agent.phone4", 486)]
+    assert busy[0]["uuid"] not in (first, second["uuid"])
+    assert setup.sandbox.call(first)["status"] == "answered"  # the call in progress is untouched
+    page.send({"type": "hangup"})
