@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from voice_sandbox.config import SandboxConfig
 from voice_sandbox.engine import Leg, Network, endpoint_address
@@ -102,7 +103,6 @@ class Phone:
         self.network = network
         self.config = config
         self.tokens = Tokens()
-        self.sessions: set[PhoneSession] = set()
 
     def install(self, router: Router) -> None:
         router.add("GET", PAGE_PATH, self.page)
@@ -153,8 +153,6 @@ class Phone:
             await send({"type": "websocket.close", "code": 1008})
             return
         await send({"type": "websocket.accept"})
-        from urllib.parse import parse_qs
-
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [""])[-1]
         if not token or not self.tokens.consume(token):
@@ -163,7 +161,6 @@ class Phone:
             await _send_quietly(send, {"type": "websocket.close", "code": 4401})
             return
         session = PhoneSession(self, send)
-        self.sessions.add(session)
         writer = asyncio.get_running_loop().create_task(session.write_loop())
         try:
             session.post(session.hello())
@@ -176,7 +173,6 @@ class Phone:
                 elif message.get("text") is not None:
                     await session.on_text(message["text"])
         finally:
-            self.sessions.discard(session)
             await session.close()
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -20,6 +20,7 @@ from voice_sandbox.audio_backend import AudioMediaBackend
 from voice_sandbox.engine import Network
 from voice_sandbox.media import dtmf
 from voice_sandbox.media_backend import MediaBackend
+from voice_sandbox.phone import Tokens
 from voice_sandbox.testing import SandboxServer
 
 from .conftest import Reply, Setup, WebhookReceiver
@@ -151,6 +152,16 @@ def test_token_needs_basic_auth_and_works_once(sandbox: SandboxServer) -> None:
         }
         with pytest.raises(Exception, match="4401"):
             ws.recv(timeout=5)
+
+
+def test_tokens_are_single_use_and_expire() -> None:
+    tokens = Tokens(lifetime=60)
+    token = tokens.issue()
+    assert tokens.consume("forged") is False
+    assert tokens.consume(token) is True
+    assert tokens.consume(token) is False
+    expired = Tokens(lifetime=0.0)
+    assert expired.consume(expired.issue()) is False
 
 
 def test_cross_site_pages_are_refused(sandbox: SandboxServer) -> None:
