@@ -122,6 +122,7 @@ class Capture:
         self.keep = keep
         self.frames: list[npt.NDArray[np.int16]] = []
         self.done: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()
+        self.heard_speech = asyncio.Event()  # the VAD heard the caller start talking (stops bargeIn prompts)
 
     def feed(self, frame: npt.NDArray[np.int16], level: float) -> None:
         if self.done.done():
@@ -129,6 +130,8 @@ class Capture:
         if self.keep:
             self.frames.append(frame.copy())
         reason = self.endpointer.feed_level(level)
+        if self.endpointer.speech_started_ms is not None and not self.heard_speech.is_set():
+            self.heard_speech.set()
         if reason is not None:
             self.done.set_result(reason)
 
@@ -151,7 +154,6 @@ class Capture:
         end = min(len(self.frames), int(loud[-1]) + 6)
         lead = [SILENCE] * (start - first)
         return np.concatenate(lead + self.frames[start:end])
-        return np.concatenate(self.frames[start:end]) if end > start else np.zeros(0, dtype=np.int16)
 
 
 class Recorder:
@@ -354,6 +356,8 @@ class AudioMediaBackend(MediaBackend):
         self._wake: asyncio.Event | None = None
         self._clips: dict[str, npt.NDArray[np.int16]] = {}
         self.network: Network | None = None
+        #: The sandbox's event loop (for code in other threads: ``loop.call_soon_threadsafe``).
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._holds = 0  # audio being prepared (TTS, decoding) that a leg waits for
         self._held_since: float | None = None
         # figures for the benchmark and diagnostics
@@ -361,12 +365,15 @@ class AudioMediaBackend(MediaBackend):
         self.frames = 0
         self.late_frames = 0
         self.failed_ticks = 0
+        self.tick_seconds = 0.0  # wall time spent inside tick()
 
     @classmethod
     def for_network(cls, network: Network, **options: Any) -> AudioMediaBackend:
         """A ``media_factory`` for :class:`voice_sandbox.app.Sandbox` / ``SandboxServer``."""
         backend = cls(network.clock, network.webhooks.client, **options)
         backend.network = network
+        with contextlib.suppress(RuntimeError):
+            backend.loop = asyncio.get_running_loop()
         return backend
 
     # -- the clock ----------------------------------------------------------------------------------------
@@ -417,6 +424,7 @@ class AudioMediaBackend(MediaBackend):
             for _ in range(due):
                 done += 1
                 lateness = (simulated - done * FRAME_SECONDS) / speed
+                started = time.perf_counter()
                 try:
                     self.tick()
                 except Exception:
@@ -424,6 +432,8 @@ class AudioMediaBackend(MediaBackend):
                     self.failed_ticks += 1
                     if self.failed_ticks <= 3 or self.failed_ticks % 1000 == 0:
                         logger.exception("audio tick failed (%d so far)", self.failed_ticks)
+                self.tick_seconds += time.perf_counter() - started
+                self.frames += len(self.legs)
                 if lateness > LATE_SECONDS:
                     self.late_frames += len(self.legs)
             next_due = ((done + 1) * FRAME_SECONDS - simulated) / speed
@@ -475,7 +485,6 @@ class AudioMediaBackend(MediaBackend):
                     voices[i] = frame
                     speaking.append(i)
         heard = self.mixer.mix(voices) if speaking else np.zeros((n, FRAME_SAMPLES), dtype=np.int16)
-        self.frames += n
         legs_with_taps: list[int] = []
         for i, row in enumerate(rows):
             if isinstance(row, Recorder):
@@ -698,6 +707,28 @@ class AudioMediaBackend(MediaBackend):
         capture = Capture(config, keep)
         self.leg_audio(leg).captures.append(capture)
         return capture
+
+    @staticmethod
+    def asr_language(language: str) -> str | None:
+        """The recognizer model serving ``language``: every English variant uses the en-US model; else None."""
+        if language.lower() == "en" or language.lower().startswith("en-"):
+            return "en-US"
+        try:
+            asr.check_language(language)
+        except asr.AsrError:
+            return None
+        return language
+
+    async def speech_capture(self, leg: Leg, speech: dict[str, Any]) -> Capture | None:
+        """Start the capture of a speech input (``endOnSilence``, ``startTimeout``, ``maxDuration``)."""
+        if self.asr_language(str(speech.get("language") or "en-US")) is None:
+            return None
+        config = EndpointConfig(
+            end_on_silence=float(speech.get("endOnSilence", 2.0)),
+            start_timeout=float(speech.get("startTimeout", 10)),
+            max_duration=float(speech.get("maxDuration", 60)),
+        )
+        return await self.capture(leg, config)
 
     async def until_silence(self, leg: Leg, seconds: float) -> None:
         """Returns after ``seconds`` of silence from the party (record ``endOnSilence``)."""

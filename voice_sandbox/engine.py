@@ -307,6 +307,7 @@ class InputSession:
         self.kinds = kinds
         self.items: deque[tuple[str, str, float]] = deque()
         self.ready = asyncio.Event()
+        self.capture: Any = None  # real audio: the speech capture started before bargeIn prompts end
 
     def put(self, kind: str, value: str, seconds: float = 0.0) -> None:
         self.items.append((kind, value, seconds))
@@ -1223,18 +1224,27 @@ class Interpreter:
         session = InputSession(kinds)
         leg.input_session = session
         leg.touch()
+        media = self.network.media
+        if media.real_audio and "speech" in kinds:
+            # Listen from the start: a caller may talk over a bargeIn prompt (the VAD then stops it).
+            session.capture = await media.speech_capture(leg, action.get("speech") or {})
         try:
             if leg.barge_task is not None and not leg.barge_task.done():
                 # Prompts with bargeIn play on; the first key or word stops them.
                 barge = leg.barge_task
-                waiter = asyncio.ensure_future(session.ready.wait())
-                await asyncio.wait({barge, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
+                waiters = [asyncio.ensure_future(session.ready.wait())]
+                if session.capture is not None:
+                    waiters.append(asyncio.ensure_future(session.capture.heard_speech.wait()))
+                await asyncio.wait({barge, *waiters}, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
                 if not barge.done():
                     barge.cancel()
                 leg.barge_task = None
             speech_result, dtmf_result = await self._collect(leg, session, action, kinds)
         finally:
+            if session.capture is not None and not session.capture.done.done():
+                session.capture.done.cancel()
             leg.input_session = None
             leg.touch()
         payload: dict[str, Any] = {"speech": speech_result, "dtmf": dtmf_result}
@@ -1330,23 +1340,15 @@ class Interpreter:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Speech input from the leg's real audio: VAD end-pointing, then ASR (a key press overrides speech)."""
         from voice_sandbox.audio_backend import AudioMediaBackend
-        from voice_sandbox.media.asr import AsrError, check_language
-        from voice_sandbox.media.vad import EndpointConfig, EndReason
+        from voice_sandbox.media.vad import EndReason
 
         media = self.network.media
         assert isinstance(media, AudioMediaBackend)
         language = str(speech_opts.get("language") or "en-US")
         no_dtmf: dict[str, Any] = {"digits": None, "timed_out": False}
-        try:
-            check_language(language)
-        except AsrError as error:
-            return {"error": str(error), "results": []}, no_dtmf
-        config = EndpointConfig(
-            end_on_silence=float(speech_opts.get("endOnSilence", 2.0)),
-            start_timeout=float(speech_opts.get("startTimeout", 10)),
-            max_duration=float(speech_opts.get("maxDuration", 60)),
-        )
-        capture = await media.capture(leg, config)
+        capture = session.capture
+        if capture is None:
+            return {"error": f"ERR1: language {language} not supported", "results": []}, no_dtmf
         try:
             while True:
                 if not session.items:
@@ -1367,7 +1369,9 @@ class Interpreter:
             timed_out = {"digits": "", "timed_out": True} if "dtmf" in kinds else no_dtmf
             return {"timeout_reason": "start_timeout", "results": []}, timed_out
         audio = capture.audio()
-        results = await media.recognise_audio(audio, language=language, context=list(speech_opts.get("context") or []))
+        results = await media.recognise_audio(
+            audio, language=media.asr_language(language) or language, context=list(speech_opts.get("context") or [])
+        )
         speech: dict[str, Any] = {
             "timeout_reason": "max_duration" if reason == EndReason.MAX_DURATION else "end_on_silence_timeout",
             "results": results,

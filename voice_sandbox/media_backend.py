@@ -151,6 +151,10 @@ class MediaBackend:
         """Return after ``seconds`` of silence from ``leg``'s party (part 1: no audio, the leg is silent)."""
         await self.clock.sleep(seconds)
 
+    async def speech_capture(self, leg: Leg, speech: dict[str, Any]) -> Any:
+        """Start listening to ``leg``'s party for a speech input (part 2; None when the language has no model)."""
+        return None
+
     def recognise(self, leg: Leg, text: str, *, language: str, context: list[str]) -> list[dict[str, Any]]:
         """Speech recognition results for what the party said (part 1 hears it perfectly)."""
         return [{"text": text, "confidence": 0.95}]

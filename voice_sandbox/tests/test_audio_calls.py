@@ -18,10 +18,11 @@ import numpy.typing as npt
 import pytest
 
 from voice_sandbox.audio_backend import PARTY_VOICE, AudioMediaBackend
+from voice_sandbox.audio_io import attach_external
 from voice_sandbox.engine import Network
 from voice_sandbox.media import codecs, tts
-from voice_sandbox.media.asr import word_error_rate
-from voice_sandbox.media.frames import SAMPLE_RATE
+from voice_sandbox.media.asr import recognize, word_error_rate
+from voice_sandbox.media.frames import SAMPLE_RATE, pad_to_frames
 from voice_sandbox.media_backend import MediaBackend
 from voice_sandbox.testing import SandboxServer
 
@@ -65,6 +66,8 @@ def audio_factory(**options: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def audio_sandbox() -> Iterator[SandboxServer]:
+    # Load the acoustic model first (about a second): at speed 20 that would be 20 s of a test call's time.
+    recognize(tts.synthesize("hello"), context=["hello"])
     with SandboxServer(speed=SPEED, cps=1000, rps=1000, media_factory=audio_factory()) as server:
         yield server
 
@@ -272,3 +275,96 @@ def test_stream_plays_a_wav_for_exactly_its_length_and_a_missing_file_is_an_erro
     server.server_close()
     assert len(errors) == 1
     assert errors[0]["reason"] == f"Stream failed: {files}/missing.mp3: HTTP 404"
+
+
+def test_a_caller_talking_over_a_barge_in_prompt_stops_it_and_is_recognised(
+    audio: Setup, receiver: WebhookReceiver
+) -> None:
+    prompt = "Welcome to the sandbox. Please say the name of the department you want, or stay on the line. " * 3
+    receiver.replies["/answer"] = Reply(
+        body=[
+            {"action": "talk", "text": prompt, "bargeIn": True},
+            {
+                "action": "input",
+                "type": ["speech"],
+                "speech": {"endOnSilence": 1, "context": ["talk to sales", "technical support please"]},
+                "eventUrl": [f"{receiver.url}/input"],
+            },
+        ]
+    )
+    call = audio.sandbox.place_inbound(
+        from_=fresh_number(), to=audio.number, script=[{"wait_for": "input"}, {"wait": 1}, {"say": "talk to sales"}]
+    )
+    receiver.wait_status(call["uuid"], "completed")
+    (request,) = receiver.at("/input")
+    assert request.json["speech"]["results"][0]["text"] == "talk to sales"
+    answered = next(r.at for r in receiver.at("/event") if r.json.get("status") == "answered")
+    # The prompt lasts ~32 s of simulated time (1.6 s of wall time at speed 20); the webhook came well before
+    # (after the 1 s wait, the words, 1 s of silence and the recognizer's wall time, which counts 20-fold).
+    assert (request.at - answered) * SPEED < tts.synthesize(prompt).shape[0] / SAMPLE_RATE * 0.75
+
+
+def test_record_ends_on_silence_after_the_message(audio: Setup, receiver: WebhookReceiver) -> None:
+    message = "Hello, please call me back tomorrow morning"
+    receiver.replies["/answer"] = Reply(
+        body=[
+            {"action": "record", "endOnSilence": 3, "format": "wav", "eventUrl": [f"{receiver.url}/record"]},
+            {"action": "talk", "text": "Goodbye"},
+        ]
+    )
+    call = audio.sandbox.place_inbound(from_=fresh_number(), to=audio.number, script=[{"say": message}])
+    receiver.wait_status(call["uuid"], "completed")
+    (record,) = receiver.at("/record")
+    data = audio.voice.request("GET", record.json["recording_url"].removeprefix(audio.sandbox.url)).content
+    mono, _ = codecs.decode_channels(data)
+    said = tts.synthesize(message, language=PARTY_VOICE[0], style=PARTY_VOICE[1]).shape[0] / SAMPLE_RATE
+    assert abs(mono.shape[0] / SAMPLE_RATE - (said + 3.0)) <= 0.3
+    assert rms(mono[: int(said * SAMPLE_RATE), 0]) > 300
+    heard = audio.sandbox.call(call["uuid"])["heard"]
+    assert [h["text"] for h in heard if h["type"] == "talk"] == ["Goodbye"]
+
+
+def test_an_external_endpoint_hears_the_leg_and_speaks_into_it(audio: Setup, receiver: WebhookReceiver) -> None:
+    prompt = "Say something"
+    receiver.replies["/answer"] = Reply(
+        body=[
+            {"action": "talk", "text": prompt},
+            {
+                "action": "input",
+                "type": ["speech"],
+                "speech": {"endOnSilence": 1, "context": PHRASES},
+                "eventUrl": [f"{receiver.url}/input"],
+            },
+        ]
+    )
+    network = audio.sandbox.app.network
+    assert network is not None
+    media = network.media
+    assert isinstance(media, AudioMediaBackend) and media.loop is not None
+    heard: list[bytes] = []
+    ended = threading.Event()
+    endpoints: list[Any] = []
+
+    def attach(uuid: str) -> None:
+        endpoints.append(attach_external(network.legs[uuid], heard.append, on_end=ended.set))
+
+    call = audio.sandbox.place_inbound(from_=fresh_number(), to=audio.number, script=[{"wait_for": "input"}])
+    media.loop.call_soon_threadsafe(attach, call["uuid"])
+    audio.sandbox.wait_until(call["uuid"], lambda leg: any(h["type"] == "talk" for h in leg["heard"]))
+    deadline = time.monotonic() + 10
+    while network.legs[call["uuid"]].input_session is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    voice = tts.synthesize("book an appointment", language=PARTY_VOICE[0], style=PARTY_VOICE[1])
+    frames = pad_to_frames(voice).tobytes()
+    for offset in range(0, len(frames), 640):
+        media.loop.call_soon_threadsafe(endpoints[0].push_input, frames[offset : offset + 640])
+    receiver.wait_for(lambda rs: any(r.path == "/input" for r in rs))
+    (request,) = receiver.at("/input")
+    assert request.json["speech"]["results"][0]["text"] == "book an appointment"
+    media.loop.call_soon_threadsafe(lambda: network.spawn(endpoints[0].hangup()))
+    receiver.wait_status(call["uuid"], "completed")
+    assert ended.wait(5)
+    assert {len(frame) for frame in heard} == {640}
+    assert pad_to_frames(tts.synthesize(prompt)).tobytes() in b"".join(heard)  # the prompt, byte for byte
+    with pytest.raises(ValueError, match="unexpected frame size 100, when required 640"):
+        endpoints[0].push_input(b"\x00" * 100)
