@@ -368,3 +368,55 @@ def test_an_external_endpoint_hears_the_leg_and_speaks_into_it(audio: Setup, rec
     assert pad_to_frames(tts.synthesize(prompt)).tobytes() in b"".join(heard)  # the prompt, byte for byte
     with pytest.raises(ValueError, match="unexpected frame size 100, when required 640"):
         endpoints[0].push_input(b"\x00" * 100)
+
+
+def test_conversation_recording_and_a_three_channel_leg_recording_carry_each_participant(
+    audio: Setup, receiver: WebhookReceiver
+) -> None:
+    first, second = fresh_number(), fresh_number()
+    room = f"room-{first}"
+
+    def answer(request: Any) -> Reply:
+        ncco: list[dict[str, Any]] = []
+        if request.query.get("from") == first:
+            ncco.append(
+                {"action": "record", "split": "conversation", "channels": 3, "eventUrl": [f"{receiver.url}/record"]}
+            )
+        ncco.append({"action": "conversation", "name": room, "record": True, "eventUrl": [f"{receiver.url}/room"]})
+        return Reply(body=ncco)
+
+    receiver.replies["/answer"] = answer
+    a = audio.sandbox.place_inbound(
+        from_=first,
+        to=audio.number,
+        script=[{"wait_for": "conversation"}, {"say": "one two three"}, {"wait": 4}, {"hangup": True}],
+    )
+    audio.sandbox.wait_until(a["uuid"], lambda leg: (leg.get("conversation") or {}).get("name") == room)
+    b = audio.sandbox.place_inbound(
+        from_=second, to=audio.number, script=[{"wait": 2.5}, {"say": "four five six"}, {"hangup": True}]
+    )
+    receiver.wait_status(a["uuid"], "completed")
+    receiver.wait_status(b["uuid"], "completed")
+    receiver.wait_for(lambda rs: any(r.path == "/record" for r in rs) and any(r.path == "/room" for r in rs))
+    (leg_record,) = receiver.at("/record")
+    (room_record,) = receiver.at("/room")
+
+    def download(body: dict[str, Any]) -> tuple[bytes, str]:
+        response = audio.voice.request("GET", body["recording_url"].removeprefix(audio.sandbox.url))
+        return response.content, response.headers["content-type"]
+
+    data, content_type = download(leg_record.json)
+    assert content_type == "audio/wav"  # more than 2 channels: wav
+    channels, _ = codecs.decode_channels(data)
+    assert channels.shape[1] == 3
+    said = tts.synthesize("one two three", language=PARTY_VOICE[0], style=PARTY_VOICE[1]).shape[0] / SAMPLE_RATE
+    own, other, spare = channels[:, 0], channels[:, 1], channels[:, 2]
+    assert rms(own[: int(said * SAMPLE_RATE)]) > 300
+    assert rms(own[int((said + 0.2) * SAMPLE_RATE) :]) < 30
+    assert rms(other) > 100  # the second caller, heard in the room
+    assert rms(spare) == 0.0  # no third participant
+    mixed, content_type = download(room_record.json)
+    assert content_type == "audio/mpeg"
+    mono, _ = codecs.decode_channels(mixed)
+    assert mono.shape[1] == 1
+    assert rms(mono[: int(said * SAMPLE_RATE), 0]) > 300  # the first caller's words
