@@ -118,8 +118,10 @@ class Command(BaseCommand):
         from voice_sandbox.config import SandboxConfig
 
         config = SandboxConfig.from_env()
+        # The demo carrier has real audio (TTS, recordings, recognition, the browser phone).
+        sandbox_env = {**os.environ, "SANDBOX_MEDIA": os.environ.get("SANDBOX_MEDIA", "audio")}
         self._spawn("sandbox", [python, "manage.py", "sandbox", "--host", host, "--port", str(port),
-                                "--data-dir", str(settings.VAR_DIR)])  # fmt: skip
+                                "--data-dir", str(settings.VAR_DIR)], env=sandbox_env)  # fmt: skip
         base = f"http://{host}:{port}"
         wait_for_sandbox(base, timeout=60)
         application = ensure_application(
@@ -184,6 +186,7 @@ class Command(BaseCommand):
             f"  Voice API sandbox: {sandbox['url']}  (API key {sandbox['key']}, secret {sandbox['secret']},",
             f"                     signature secret {sandbox['signature']})",
             f"  Application:       {sandbox['application']}, numbers {', '.join(DEMO_NUMBERS)}",
+            f"  Browser phone:     {sandbox['url']}/_sandbox/phone?to={DEMO_NUMBERS[0]}  (API key/secret to sign in)",
             f"  Place a test call: curl -u {sandbox['key']}:{sandbox['secret']} -H 'Content-Type: application/json' "
             f'-d \'{{"from": "447700900123", "to": "{DEMO_NUMBERS[0]}"}}\' {sandbox["url"]}/_sandbox/calls',
         ]
