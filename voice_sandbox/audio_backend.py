@@ -247,6 +247,7 @@ class LegAudio:
         self.recorders: list[Recorder] = []
         self.captures: list[Capture] = []
         self.websocket: WebsocketAudio | None = None
+        self.speaking: Playout | None = None  # the scripted party's current utterance
         self.detector = dtmf.DtmfDetector()
         self.detector_busy = 0  # frames left to feed the detector after the last tone (to release a key)
         self.detect = False  # this tick's voice may carry in-band DTMF
@@ -412,9 +413,10 @@ class AudioMediaBackend(MediaBackend):
                 continue
             now = loop.time()
             speed = self.clock.speed
-            if self._holds and self._held_since is not None and now - self._held_since < MAX_HOLD_SECONDS:
-                # Simulated time stands still while a prompt is synthesised or decoded: host compute is not
-                # part of the call (at speed 20, 50 ms of TTS would otherwise add a second of silence).
+            if speed > 1 and self._holds and self._held_since is not None and now - self._held_since < MAX_HOLD_SECONDS:
+                # Above real time, simulated time stands still while a prompt is synthesised, fetched or
+                # decoded: host work is not part of the call (at speed 20, 50 ms of TTS would otherwise add a
+                # second of silence). At speed 1 the clock never waits: the other legs' audio must flow.
                 last = now
                 await asyncio.sleep(MIN_WAKE_SECONDS)
                 continue
@@ -539,7 +541,8 @@ class AudioMediaBackend(MediaBackend):
     # -- topology -----------------------------------------------------------------------------------------
     def conversation_changed(self, conversation: Conversation) -> None:
         for member in conversation.members.values():
-            self.leg_audio(member.leg)
+            if not member.leg.finished:
+                self.leg_audio(member.leg)
         self._dirty = True
 
     def leg_ended(self, leg: Leg) -> None:
@@ -667,14 +670,22 @@ class AudioMediaBackend(MediaBackend):
 
     # -- what the far end does ----------------------------------------------------------------------------
     async def speech_from(self, leg: Leg, text: str) -> float:
-        """The scripted party speaks ``text`` (TTS, en-US style 2) into the call; returns once it has been said."""
+        """The scripted party starts saying ``text`` (TTS, en-US style 2) into the call; returns its duration."""
         if not leg.is_live:
             return 0.0
         samples = await self.synthesize(text, language=PARTY_VOICE[0], style=PARTY_VOICE[1])
         clip = Playout(samples, 1)
-        self.leg_audio(leg).voice.append(clip)
-        await asyncio.shield(clip.done)
-        return 0.0
+        audio = self.leg_audio(leg)
+        audio.voice.append(clip)
+        audio.speaking = clip
+        return samples.shape[0] / SAMPLE_RATE
+
+    async def speech_done(self, leg: Leg, seconds: float) -> None:
+        """Return once the party's words have been played into the call (on the media clock)."""
+        audio = self.legs.get(leg.uuid)
+        clip = audio.speaking if audio is not None else None
+        if clip is not None:
+            await asyncio.shield(clip.done)
 
     async def party_dtmf(self, leg: Leg, digits: str) -> None:
         """The party presses keys: tones in its voice, plus out-of-band events unless disabled."""

@@ -695,7 +695,7 @@ class Leg:
             self.input_session.put("speech", text, seconds)
         elif self.conversation is not None:
             self.conversation.deliver(self, {"type": "speech", "text": text})
-        await self.network.clock.sleep(seconds)
+        await self.network.media.speech_done(self, seconds)
 
     # -- conversation membership -----------------------------------------
     async def join(self, conversation: Conversation, member: Member) -> None:

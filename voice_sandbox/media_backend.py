@@ -133,6 +133,10 @@ class MediaBackend:
         """The party on ``leg`` says ``text``; returns its duration in simulated seconds."""
         return speech_seconds(text)
 
+    async def speech_done(self, leg: Leg, seconds: float) -> None:
+        """Return when what ``speech_from`` started has been said (part 1: ``seconds`` of simulated time)."""
+        await self.clock.sleep(seconds)
+
     async def party_dtmf(self, leg: Leg, digits: str) -> None:
         """The party on ``leg`` presses keys: out-of-band, one digit every 0.1 s (``p`` = 0.5 s pause)."""
         for digit in digits:
