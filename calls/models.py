@@ -16,7 +16,7 @@ class Interaction(models.Model):
 
     # Blank until a leg's event says which way it goes (events can arrive in any order).
     direction = models.CharField(max_length=10, choices=Direction.choices, blank=True)
-    customer_number = models.CharField(max_length=100, blank=True)
+    customer_number = models.CharField(max_length=255, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

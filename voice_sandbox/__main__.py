@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--certfile", default=None)
     parser.add_argument("--keyfile", default=None)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--media", choices=["audio", "estimate"], default=os.environ.get("SANDBOX_MEDIA", "audio"))
     args = parser.parse_args(argv)
+    os.environ["SANDBOX_MEDIA"] = args.media
     if bool(args.certfile) != bool(args.keyfile):
         parser.error("--certfile and --keyfile go together")
     try:

@@ -480,8 +480,11 @@ class Api:
         """GET /v1/files/{id}: a recording, only for a JWT of the application that made it."""
         app = self.require_jwt(request)
         found = self.network.load_recording(request.params["file_id"])
-        if found is None or found[0] != app.id:
+        if found is None:
             raise not_found(f"File {request.params['file_id']} doesn't exist.")
+        if found[0] != app.id:
+            # Vonage answers a JWT of another application with 401, as if no credentials were given.
+            raise unauthorized()
         return Response(200, found[1], content_type=found[2])
 
     # ------------------------------------------------------------------------------------------------------

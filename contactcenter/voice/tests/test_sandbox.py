@@ -13,7 +13,7 @@ import pytest
 
 from contactcenter.voice import ncco
 from contactcenter.voice.client import VoiceClient
-from contactcenter.voice.errors import VoiceApiNotFound
+from contactcenter.voice.errors import VoiceApiAuthError
 from voice_sandbox.testing import SandboxServer
 
 from .conftest import Recorded, Reply, ScriptedServer
@@ -97,8 +97,8 @@ def test_a_call_from_creation_to_recording_download(sandbox: SandboxServer, serv
     assert buffer.getvalue() == direct.content
     assert size == len(direct.content) > 0
 
-    # Recordings belong to the application that made them: another application's JWT gets 404.
-    with pytest.raises(VoiceApiNotFound):
+    # Recordings belong to the application that made them: another application's JWT gets 401, as on Vonage.
+    with pytest.raises(VoiceApiAuthError):
         stranger.download_recording(recording_url, io.BytesIO())
 
     for each in (boot, client, stranger):

@@ -26,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--certfile", default=None, help="PEM certificate (chain) to serve HTTPS.")
         parser.add_argument("--keyfile", default=None, help="PEM private key of --certfile.")
         parser.add_argument("--data-dir", default=None, help="Where sandbox.sqlite3 lives (default VAR_DIR or var/).")
+        parser.add_argument(
+            "--media",
+            choices=["audio", "estimate"],
+            default=os.environ.get("SANDBOX_MEDIA", "audio"),
+            help="Real audio (default) or part-1 duration estimates (cheap, for load tests).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
@@ -37,6 +43,7 @@ class Command(BaseCommand):
             config = SandboxConfig.from_env(data_dir=data_dir, speed=options["speed"])
         except ConfigError as exc:
             raise CommandError(str(exc)) from exc
+        os.environ["SANDBOX_MEDIA"] = options["media"]
         scheme = "https" if options["certfile"] else "http"
         if not config.public_url_fixed:
             config.public_url = f"{scheme}://{options['host']}:{options['port']}"
