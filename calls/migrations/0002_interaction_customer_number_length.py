@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calls', '0001_initial'),
+        ("calls", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='interaction',
-            name='customer_number',
+            model_name="interaction",
+            name="customer_number",
             field=models.CharField(blank=True, max_length=255),
         ),
     ]
