@@ -62,14 +62,37 @@ def _verify(request: HttpRequest, body: bytes) -> None:
         raise WebhookError(401, f"Signature check failed: {exc}") from None
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _payload(request: HttpRequest, body: bytes) -> dict[str, Any]:
     """The webhook's fields: the JSON body of a POST, the query string of a GET."""
+    payload = _parse(request, body)
+    # PostgreSQL cannot store NUL in text or JSON; no Voice API field ever holds one.
+    if _has_nul(payload):
+        raise WebhookError(400, "The payload contains a NUL character, which no Voice API field holds.")
+    return payload
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON (and PostgreSQL's jsonb) does not.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse(request: HttpRequest, body: bytes) -> dict[str, Any]:
     if request.method == "GET":
         return {key: request.GET.get(key) for key in request.GET}
     if not body:
         raise WebhookError(400, "The body is empty; a JSON object was expected.")
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):
         raise WebhookError(400, "The body is not valid JSON.") from None
     if not isinstance(payload, dict):

@@ -124,6 +124,9 @@ BAD_BODIES = [
     (json.dumps({"status": "answered"}).encode(), 400, "'uuid' is required."),
     (json.dumps({"uuid": "u", "status": "completed", "price": {"a": 1}}).encode(), 400, "'price' must be a decimal"),
     (b"\xff\xfe\x00", 400, "The body is not valid JSON."),
+    (json.dumps({"uuid": "u\x00", "status": "ringing"}).encode(), 400, "The payload contains a NUL character"),
+    (json.dumps({"uuid": "u", "status": "ringing", "dtmf": {"\x00": 1}}).encode(), 400, "The payload contains a NUL"),
+    (b'{"uuid": "u", "status": "ringing", "dtmf": Infinity}', 400, "The body is not valid JSON."),
     (json.dumps({"uuid": "u", "status": "ringing", "pad": "x" * 70_000}).encode(), 413, "The body is larger than"),
 ]
 
