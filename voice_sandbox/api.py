@@ -34,6 +34,7 @@ from voice_sandbox.security import (
     verify_application_jwt,
 )
 from voice_sandbox.validation import (
+    CALL_STATUSES,
     TYPE_REASON,
     URL_RE,
     Checker,
@@ -277,19 +278,7 @@ class Api:
         app = self.require_jwt(request)
         errors: Invalid = []
         status = request.arg("status")
-        if status is not None and status not in {
-            "started",
-            "ringing",
-            "answered",
-            "machine",
-            "completed",
-            "busy",
-            "cancelled",
-            "failed",
-            "rejected",
-            "timeout",
-            "unanswered",
-        }:
+        if status is not None and status not in CALL_STATUSES:
             errors.append(("status", "Invalid status"))
         page_size = _int_arg(request, "page_size", 10, 1, 100, errors)
         record_index = _int_arg(request, "record_index", 0, 0, None, errors)
