@@ -129,8 +129,8 @@ def _answer_fields(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _answer_sync(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    call = services.call_answer_record(**_answer_fields(payload), payload=payload)
+def _answer_sync(fields: dict[str, Any], payload: dict[str, Any]) -> list[dict[str, Any]]:
+    call = services.call_answer_record(**fields, payload=payload)
     return answer_ncco(call)
 
 
@@ -140,8 +140,8 @@ async def answer(request: HttpRequest) -> HttpResponse:
     """Answer webhook: record the leg and return its NCCO, from the database only."""
     try:
         payload = _prepare(request)
-        _answer_fields(payload)  # validate before touching the database
-        ncco = await run_db(_answer_sync, payload)
+        fields = _answer_fields(payload)  # validated before touching the database
+        ncco = await run_db(_answer_sync, fields, payload)
     except WebhookError as exc:
         return _error(exc.status, exc.message)
     return JsonResponse(ncco, safe=False)
@@ -181,8 +181,7 @@ async def fallback(request: HttpRequest) -> HttpResponse:
             parsed = state.parse_event(stripped)
             await run_db(services.call_event_ingest, event=parsed)
             return HttpResponse(status=204)
-        _answer_fields(stripped)
-        ncco = await run_db(_answer_sync, stripped)
+        ncco = await run_db(_answer_sync, _answer_fields(stripped), stripped)
     except WebhookError as exc:
         return _error(exc.status, exc.message)
     except state.EventError as exc:

@@ -50,7 +50,7 @@ from voice_sandbox.media.frames import (
 )
 from voice_sandbox.media.mixer import LegMix, Mixer
 from voice_sandbox.media.vad import EndpointConfig, Endpointer, EndReason, frame_dbfs
-from voice_sandbox.media_backend import MediaBackend, WebsocketLink
+from voice_sandbox.media_backend import MediaBackend, WebsocketLink, websocket_auth_headers
 
 if TYPE_CHECKING:
     from voice_sandbox.audio_io import ExternalEndpoint
@@ -829,13 +829,7 @@ class AudioMediaBackend(MediaBackend):
         rate = int(match.group(1)) if match else SAMPLE_RATE
         if rate not in (8000, 16000, 24000):
             raise OSError(f"unsupported content-type {content_type}")
-        headers: dict[str, str] = {}
-        authorization = endpoint.get("authorization")
-        if isinstance(authorization, dict):
-            if authorization.get("type", "vonage") == "custom":
-                headers["Authorization"] = str(authorization.get("value", ""))
-            elif token:
-                headers["Authorization"] = f"Bearer {token}"
+        headers = websocket_auth_headers(endpoint, token)
         try:
             connection = await asyncio.wait_for(
                 websockets.connect(endpoint["uri"], additional_headers=headers, open_timeout=5, max_queue=None),

@@ -65,6 +65,22 @@ def silent_wav(seconds: float, channels: int = 1, rate: int = RECORDING_RATE) ->
     return out.getvalue()
 
 
+def websocket_auth_headers(endpoint: dict[str, Any], token: str | None) -> dict[str, str]:
+    """Handshake headers for a websocket endpoint's ``authorization`` (voice-api.md section 6).
+
+    ``{"type": "custom", "value": ...}`` is sent verbatim; ``{"type": "vonage"}`` (the default type)
+    sends the signed-callback JWT as a bearer token; no ``authorization`` object sends nothing.
+    """
+    headers: dict[str, str] = {}
+    authorization = endpoint.get("authorization")
+    if isinstance(authorization, dict):
+        if authorization.get("type", "vonage") == "custom":
+            headers["Authorization"] = str(authorization.get("value", ""))
+        elif token:
+            headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
 class WebsocketLink:
     """An open websocket leg; ``close()`` ends it without a ``disconnected`` event (like a REST hang-up)."""
 
@@ -208,13 +224,7 @@ class MediaBackend:
         """
         import websockets
 
-        headers: dict[str, str] = {}
-        authorization = endpoint.get("authorization")
-        if isinstance(authorization, dict):
-            if authorization.get("type", "vonage") == "custom":
-                headers["Authorization"] = str(authorization.get("value", ""))
-            elif token:
-                headers["Authorization"] = f"Bearer {token}"
+        headers = websocket_auth_headers(endpoint, token)
         try:
             connection = await asyncio.wait_for(
                 websockets.connect(endpoint["uri"], additional_headers=headers, open_timeout=5), timeout=6

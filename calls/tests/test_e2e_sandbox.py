@@ -60,6 +60,21 @@ def wait_for(predicate, timeout: float = 20.0):
     raise AssertionError("condition not met in time")
 
 
+def place_outbound(stack, number: str, ncco: list[dict]) -> str:
+    """Place a call through our Voice API client, events to our live server; returns the leg uuid."""
+    created = get_client().create_call(
+        to=[{"type": "phone", "number": number}],
+        from_number=OUR_NUMBER,
+        ncco=ncco,
+        event_url=f"{stack['server'].url}/webhooks/event",
+    )
+    return created["uuid"]
+
+
+def record_of(uuid: str, status: str) -> Call:
+    return wait_for(lambda: Call.objects.filter(uuid=uuid, status=status).first())
+
+
 def test_inbound_call_is_answered_and_recorded(sandbox, stack) -> None:
     placed = sandbox.place_inbound(to=OUR_NUMBER, from_=CUSTOMER)
     leg = sandbox.wait_for_status(placed["uuid"], "completed")
@@ -82,13 +97,10 @@ def test_inbound_call_is_answered_and_recorded(sandbox, stack) -> None:
 
 def test_outbound_call_placed_with_the_client_is_recorded(sandbox, stack) -> None:
     sandbox.set_phone("447700900777", rings=2, script=[{"wait": 1}, {"hangup": True}])
-    created = get_client().create_call(
-        to=[{"type": "phone", "number": "447700900777"}],
-        from_number=OUR_NUMBER,
-        ncco=[{"action": "talk", "text": "This is a reminder of your appointment tomorrow."}],
-        event_url=f"{stack['server'].url}/webhooks/event",
+    uuid = place_outbound(
+        stack, "447700900777", [{"action": "talk", "text": "This is a reminder of your appointment tomorrow."}]
     )
-    call = wait_for(lambda: Call.objects.filter(uuid=created["uuid"], status="completed").first())
+    call = record_of(uuid, "completed")
     assert (call.direction, call.to_number, call.outcome, call.disconnected_by) == (
         "outbound", "447700900777", "answered", "user"
     )  # fmt: skip
@@ -97,38 +109,28 @@ def test_outbound_call_placed_with_the_client_is_recorded(sandbox, stack) -> Non
 
 def test_busy_outbound_call_gets_the_busy_outcome(sandbox, stack) -> None:
     sandbox.set_phone("447700900888", on_ring="busy")
-    created = get_client().create_call(
-        to=[{"type": "phone", "number": "447700900888"}],
-        from_number=OUR_NUMBER,
-        ncco=[{"action": "talk", "text": "never heard"}],
-        event_url=f"{stack['server'].url}/webhooks/event",
-    )
-    call = wait_for(lambda: Call.objects.filter(uuid=created["uuid"], status="completed").first())
+    uuid = place_outbound(stack, "447700900888", [{"action": "talk", "text": "never heard"}])
+    call = record_of(uuid, "completed")
     assert call.outcome == "busy"
     assert call.answered_at is None
 
 
 def test_supervisor_mutes_and_hangs_up_a_live_call(sandbox, stack, supervisor_user, api_client_for) -> None:
-    created = get_client().create_call(
-        to=[{"type": "phone", "number": "447700900999"}],
-        from_number=OUR_NUMBER,
-        ncco=[{"action": "conversation", "name": "hold-room"}],
-        event_url=f"{stack['server'].url}/webhooks/event",
-    )
-    call = wait_for(lambda: Call.objects.filter(uuid=created["uuid"], status="answered").first())
+    uuid = place_outbound(stack, "447700900999", [{"action": "conversation", "name": "hold-room"}])
+    call = record_of(uuid, "answered")
     api = api_client_for(supervisor_user)
 
     assert api.post(f"/api/v1/calls/{call.pk}/mute/").status_code == 202
-    assert sandbox.call(created["uuid"])["muted"] is True
+    assert sandbox.call(uuid)["muted"] is True
     assert api.post(f"/api/v1/calls/{call.pk}/unmute/").status_code == 202
-    assert sandbox.call(created["uuid"])["muted"] is False
+    assert sandbox.call(uuid)["muted"] is False
     assert api.post(f"/api/v1/calls/{call.pk}/earmuff/").status_code == 202
-    assert sandbox.call(created["uuid"])["earmuffed"] is True
+    assert sandbox.call(uuid)["earmuffed"] is True
 
     bad = api.post(f"/api/v1/calls/{call.pk}/transfer/", {"ncco": [{"action": "talk"}]}, format="json")
     assert bad.status_code == 400
     assert "ncco" in bad.json()
-    assert sandbox.call(created["uuid"])["status"] == "answered"
+    assert sandbox.call(uuid)["status"] == "answered"
 
     assert api.post(f"/api/v1/calls/{call.pk}/hangup/").status_code == 202
     wait_for(lambda: Call.objects.filter(pk=call.pk, status="completed").exists())
@@ -137,17 +139,12 @@ def test_supervisor_mutes_and_hangs_up_a_live_call(sandbox, stack, supervisor_us
 
 
 def test_transfer_by_ncco_reaches_the_live_leg(sandbox, stack, supervisor_user, api_client_for) -> None:
-    created = get_client().create_call(
-        to=[{"type": "phone", "number": "447700900998"}],
-        from_number=OUR_NUMBER,
-        ncco=[{"action": "conversation", "name": "transfer-room"}],
-        event_url=f"{stack['server'].url}/webhooks/event",
-    )
-    call = wait_for(lambda: Call.objects.filter(uuid=created["uuid"], status="answered").first())
+    uuid = place_outbound(stack, "447700900998", [{"action": "conversation", "name": "transfer-room"}])
+    call = record_of(uuid, "answered")
     ncco = [{"action": "talk", "text": "You are being transferred to our survey."}]
     response = api_client_for(supervisor_user).post(f"/api/v1/calls/{call.pk}/transfer/", {"ncco": ncco}, format="json")
     assert response.status_code == 202
     wait_for(lambda: Call.objects.filter(pk=call.pk, status="completed").exists())
-    heard = [entry.get("text") for entry in sandbox.call(created["uuid"])["heard"] if entry["type"] == "talk"]
+    heard = [entry.get("text") for entry in sandbox.call(uuid)["heard"] if entry["type"] == "talk"]
     assert heard == ["You are being transferred to our survey."]
     assert call.events.filter(kind="transfer").count() == 1
